@@ -1,0 +1,319 @@
+//! Each scheme's and partner's transaction file formats, read into and written from
+//! [`CanonicalTx`] records as a stream, in constant memory whatever the file's size.
+//!
+//! One module per format, each of the same shape (a layout table, a reader, a writer):
+//!
+//! | module | format | code space |
+//! |---|---|---|
+//! | [`hutong_xml`] | hub-to-hub interchange `<TxFile>` and `<BlacklistFile>` (issue 5), partners' `<ResultFile>` | canonical names |
+//! | [`local_csv`] | the local city system's export, legacy M1 wallet records included | local codes |
+//! | [`mohurd`] | MOHURD 交易上传包 / 交易下发包, modelled on CJ/T 332 **\[I\]** | MOHURD codes |
+//! | [`mot`] | T-Union exchange file, modelled on JT/T 978.4 **\[I\]** | T-Union codes |
+//! | [`pboc`] | bank-card clearing batch, ED/EP and e-cash **\[I\]** | PBOC codes, MCC |
+//!
+//! The fixed-width layouts of CJ/T 332, JT/T 978.4 and the bank batch are not public; each is
+//! hutong's own, in one table that a real layout can replace.
+//!
+//! Reading: [`detect`] names the format from the first bytes; [`open`] reads the header and
+//! returns a [`TxStream`], an iterator of `Result<CanonicalTx>` that yields record-level errors
+//! (`R05`, `R07`) without losing its place and ends at a file-level error (`F01`);
+//! [`TxStream::finish`] then checks the trailer (`F02`). Every [`Error`] names the file, the
+//! record (or line) and the field, and maps to the hub's [`ReasonCode`]. Writing: [`create`]
+//! writes the header and returns a [`TxSink`]; the trailer's count and total are computed while
+//! records stream through.
+//!
+//! Blacklists ([`blacklist`]: [`open_blacklist`], [`create_blacklist`]) and result files
+//! ([`result`]: [`create_result`], the hub's per-record answer to a file) exist in every
+//! family's style; their fixed-width tables use the column type of [`lines`].
+//!
+//! Codes are translated through `card_standards`' [`CodeTables`]: city codes (MOHURD vs
+//! T-Union), card types and industries per scheme. An unmapped code is an error naming the
+//! code and the table, never a default.
+//!
+//! # Reading a file into canonical records
+//!
+//! ```
+//! use adapters::{ReadOptions, TxStream};
+//!
+//! let file = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/mohurd-upload.txt"))?;
+//! let format = adapters::detect(&file)?;
+//! assert_eq!(format, adapters::Format::Mohurd);
+//!
+//! let mut stream = adapters::open(format, &file[..], ReadOptions::new("mohurd-upload.txt"))?;
+//! assert_eq!(stream.meta().sender, "QDT01");
+//! let mut records = Vec::new();
+//! for item in &mut stream {
+//!     match item {
+//!         Ok(tx) => records.push(tx),              // stage it
+//!         Err(e) => println!("{:?}: {e}", e.reason_code()), // R05/R07: reject this record
+//!     }
+//! }
+//! let summary = stream.finish()?; // F01/F02 here: reject the whole file
+//! assert_eq!(summary.records, records.len() as u64);
+//! assert_eq!(records[0].card_serial.to_string(), "00002660000000001234");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod blacklist;
+mod error;
+mod fields;
+pub mod fixed;
+pub mod hutong_xml;
+pub mod lines;
+pub mod local_csv;
+pub mod mohurd;
+pub mod mot;
+pub mod pboc;
+pub mod result;
+pub mod sample;
+mod stream;
+
+use std::io::{BufRead, Write};
+
+use card_standards::{CanonicalTx, CodeTables};
+
+pub use blacklist::{
+    Action, BlacklistSink, BlacklistStream, Entry, create_blacklist, open_blacklist,
+};
+pub use error::{Error, Location, ReasonCode, Result};
+pub use fields::{CodeSpace, Slot, is_ecash};
+pub use result::{
+    RecordStatus, ResultEntry, ResultMeta, ResultSink, ResultTotals, ResultTx, create_result,
+};
+pub use stream::{Direction, FileMeta, FileSummary, ReadOptions, TxSink, TxStream};
+
+/// A file format this crate reads and writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Format {
+    /// `hutong-xml` transaction file (`<TxFile xmlns="urn:hutong:txfile:1">`).
+    HutongXml,
+    /// `hutong-xml` blacklist file (`<BlacklistFile xmlns="urn:hutong:blacklist:1">`).
+    HutongBlacklist,
+    /// `local-csv`: the local city system's export.
+    LocalCsv,
+    /// `mohurd`: MOHURD upload/download package.
+    Mohurd,
+    /// `mot`: T-Union exchange file.
+    Mot,
+    /// `pboc`: bank-card clearing batch.
+    Pboc,
+    /// `local-csv-blacklist`: the local system's blacklist changes (hutong's layout).
+    LocalCsvBlacklist,
+    /// `mohurd-blacklist`: blacklist changes in the MOHURD fixed-width style **\[I\]**.
+    MohurdBlacklist,
+    /// `mot-blacklist`: blacklist changes in the T-Union fixed-width style **\[I\]**.
+    MotBlacklist,
+    /// `pboc-blacklist`: blacklist changes in the bank-batch fixed-width style **\[I\]**.
+    PbocBlacklist,
+}
+
+impl Format {
+    /// Every format.
+    pub const ALL: [Format; 10] = [
+        Format::HutongXml,
+        Format::HutongBlacklist,
+        Format::LocalCsv,
+        Format::Mohurd,
+        Format::Mot,
+        Format::Pboc,
+        Format::LocalCsvBlacklist,
+        Format::MohurdBlacklist,
+        Format::MotBlacklist,
+        Format::PbocBlacklist,
+    ];
+
+    /// The formats that carry transactions.
+    pub const TRANSACTIONS: [Format; 5] = [
+        Format::HutongXml,
+        Format::LocalCsv,
+        Format::Mohurd,
+        Format::Mot,
+        Format::Pboc,
+    ];
+
+    /// The formats that carry blacklist changes, in the order of [`Format::TRANSACTIONS`].
+    pub const BLACKLISTS: [Format; 5] = [
+        Format::HutongBlacklist,
+        Format::LocalCsvBlacklist,
+        Format::MohurdBlacklist,
+        Format::MotBlacklist,
+        Format::PbocBlacklist,
+    ];
+
+    /// The format's name (`hutong-xml`, `local-csv`, …), as used in configuration and docs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::HutongXml => "hutong-xml",
+            Format::HutongBlacklist => "hutong-blacklist",
+            Format::LocalCsv => "local-csv",
+            Format::Mohurd => "mohurd",
+            Format::Mot => "mot",
+            Format::Pboc => "pboc",
+            Format::LocalCsvBlacklist => "local-csv-blacklist",
+            Format::MohurdBlacklist => "mohurd-blacklist",
+            Format::MotBlacklist => "mot-blacklist",
+            Format::PbocBlacklist => "pboc-blacklist",
+        }
+    }
+
+    /// Whether files of this format carry blacklist changes (rather than transactions).
+    pub fn is_blacklist(self) -> bool {
+        Format::BLACKLISTS.contains(&self)
+    }
+
+    /// The transaction format of this format's family: `mohurd-blacklist` → `mohurd`,
+    /// `hutong-blacklist` → `hutong-xml`; a transaction format is its own family. A
+    /// participant "speaks" a family: its transactions, blacklists and result files.
+    pub fn family(self) -> Format {
+        match self {
+            Format::HutongXml | Format::HutongBlacklist => Format::HutongXml,
+            Format::LocalCsv | Format::LocalCsvBlacklist => Format::LocalCsv,
+            Format::Mohurd | Format::MohurdBlacklist => Format::Mohurd,
+            Format::Mot | Format::MotBlacklist => Format::Mot,
+            Format::Pboc | Format::PbocBlacklist => Format::Pboc,
+        }
+    }
+
+    /// The blacklist format of this format's family: `mohurd` → `mohurd-blacklist`.
+    pub fn blacklist(self) -> Format {
+        match self.family() {
+            Format::HutongXml => Format::HutongBlacklist,
+            Format::LocalCsv => Format::LocalCsvBlacklist,
+            Format::Mohurd => Format::MohurdBlacklist,
+            Format::Mot => Format::MotBlacklist,
+            _ => Format::PbocBlacklist,
+        }
+    }
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Format> {
+        Format::ALL
+            .into_iter()
+            .find(|f| f.as_str() == s)
+            .ok_or_else(|| Error::UnknownFormat {
+                file: String::new(),
+                start: s.to_string(),
+            })
+    }
+}
+
+/// Names the format of a file from its first bytes (a few hundred are plenty; fewer work as
+/// long as they hold the signature). Fails with [`Error::UnknownFormat`] (`F01`).
+pub fn detect(first: &[u8]) -> Result<Format> {
+    let s = first.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(first);
+    let start = s
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(s.len());
+    let s = &s[start..];
+    if s.starts_with(b"<") {
+        let root = hutong_xml::root_element(s);
+        return match root.as_deref() {
+            Some("TxFile") => Ok(Format::HutongXml),
+            Some("BlacklistFile") => Ok(Format::HutongBlacklist),
+            _ => Err(unknown(first)),
+        };
+    }
+    if s.starts_with(local_csv::SIGNATURE.as_bytes()) {
+        return Ok(Format::LocalCsv);
+    }
+    if s.starts_with(local_csv::BLACKLIST_SIGNATURE.as_bytes()) {
+        return Ok(Format::LocalCsvBlacklist);
+    }
+    for layout in [&mohurd::LAYOUT, &mot::LAYOUT, &pboc::LAYOUT] {
+        if s.starts_with(layout.signature().as_bytes()) {
+            return Ok(layout.format);
+        }
+    }
+    for layout in [
+        &mohurd::BLACKLIST_LAYOUT,
+        &mot::BLACKLIST_LAYOUT,
+        &pboc::BLACKLIST_LAYOUT,
+    ] {
+        if s.starts_with(layout.signature().as_bytes()) {
+            return Ok(layout.format);
+        }
+    }
+    Err(unknown(first))
+}
+
+fn unknown(first: &[u8]) -> Error {
+    Error::UnknownFormat {
+        file: String::new(),
+        start: String::from_utf8_lossy(&first[..first.len().min(24)]).into_owned(),
+    }
+}
+
+/// Opens a transaction file of `format`: reads and checks its header (an `Err` here is `F01`)
+/// and returns the stream of its records.
+pub fn open<'a, R: BufRead + 'a>(
+    format: Format,
+    input: R,
+    opts: ReadOptions<'a>,
+) -> Result<Box<dyn TxStream + 'a>> {
+    Ok(match format {
+        Format::HutongXml => Box::new(hutong_xml::reader(input, opts)?),
+        Format::LocalCsv => Box::new(local_csv::reader(input, opts)?),
+        Format::Mohurd => Box::new(mohurd::reader(input, opts)?),
+        Format::Mot => Box::new(mot::reader(input, opts)?),
+        Format::Pboc => Box::new(pboc::reader(input, opts)?),
+        Format::HutongBlacklist
+        | Format::LocalCsvBlacklist
+        | Format::MohurdBlacklist
+        | Format::MotBlacklist
+        | Format::PbocBlacklist => {
+            return Err(stream::wrong_content(opts.file, format, "transactions"));
+        }
+    })
+}
+
+/// Starts a transaction file of `format` on `out`: writes its header and returns the sink that
+/// takes the records.
+pub fn create<'a, W: Write + 'a>(
+    format: Format,
+    out: W,
+    meta: &FileMeta,
+    tables: &'a CodeTables,
+) -> Result<Box<dyn TxSink + 'a>> {
+    Ok(match format {
+        Format::HutongXml => Box::new(hutong_xml::writer(out, meta, tables)?),
+        Format::LocalCsv => Box::new(local_csv::writer(out, meta, tables)?),
+        Format::Mohurd => Box::new(mohurd::writer(out, meta, tables)?),
+        Format::Mot => Box::new(mot::writer(out, meta, tables)?),
+        Format::Pboc => Box::new(pboc::writer(out, meta, tables)?),
+        Format::HutongBlacklist
+        | Format::LocalCsvBlacklist
+        | Format::MohurdBlacklist
+        | Format::MotBlacklist
+        | Format::PbocBlacklist => {
+            return Err(stream::wrong_content("", format, "transactions"));
+        }
+    })
+}
+
+/// Writes `records` as one whole file of `format` into memory (a convenience for tests, samples
+/// and small files). Stops at the first record the format cannot carry.
+pub fn write_all<'t>(
+    format: Format,
+    meta: &FileMeta,
+    tables: &CodeTables,
+    records: impl IntoIterator<Item = &'t CanonicalTx>,
+) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    {
+        let mut sink = create(format, &mut out, meta, tables)?;
+        for tx in records {
+            sink.write(tx)?;
+        }
+        sink.close()?;
+    }
+    Ok(out)
+}

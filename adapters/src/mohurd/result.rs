@@ -1,0 +1,135 @@
+//! The `mohurd` result-file layout table **\[I\]**: the hub's answer to a file of this family,
+//! one line per record. hutong's own layout (no network's receipt layout is public), written
+//! by the engine in `crate::result`; a real layout replaces this table. A line is 223 bytes.
+
+use card_standards::Scheme;
+
+use crate::Format;
+use crate::fixed::Kind;
+use crate::lines::{self, Col};
+use crate::result::{self, ResultItem as R, ResultLayout};
+
+/// The header line.
+pub const HEADER: [Col<R>; 8] = result::header("MOHURS");
+
+/// A result line.
+pub const DETAIL: &[Col<R>] = &[
+    lines::col(
+        "record type",
+        0,
+        1,
+        Kind::Text,
+        R::Const("R"),
+        "`R`: result",
+    ),
+    lines::col(
+        "record",
+        1,
+        10,
+        Kind::Numeric,
+        R::Record,
+        "record number in the file answered; 0: the file as a whole",
+    ),
+    lines::ocol(
+        "card scheme",
+        11,
+        1,
+        Kind::Numeric,
+        R::Scheme,
+        "card's scheme: 1 local, 2 mohurd, 3 mot, 4 pboc",
+    ),
+    lines::ocol(
+        "issuer code",
+        12,
+        4,
+        Kind::Hex,
+        R::Issuer,
+        "card issuer's code",
+    ),
+    lines::ocol(
+        "city code",
+        16,
+        4,
+        Kind::Numeric,
+        R::City,
+        "MOHURD city code of the card issuer",
+    ),
+    lines::ocol(
+        "card serial",
+        20,
+        20,
+        Kind::Hex,
+        R::Card,
+        "application serial",
+    ),
+    lines::ocol("card seq", 40, 5, Kind::Numeric, R::CardSeq, "card counter"),
+    lines::ocol(
+        "kind",
+        45,
+        18,
+        Kind::Text,
+        R::Kind,
+        "`purchase`, `composite_purchase`, `load`, …",
+    ),
+    lines::ocol(
+        "terminal",
+        63,
+        12,
+        Kind::Hex,
+        R::Terminal,
+        "PSAM terminal number",
+    ),
+    lines::ocol(
+        "terminal seq",
+        75,
+        10,
+        Kind::Numeric,
+        R::TerminalSeq,
+        "PSAM transaction counter",
+    ),
+    lines::ocol("amount", 85, 10, Kind::Numeric, R::Amount, "amount, fen"),
+    lines::col(
+        "status",
+        95,
+        1,
+        Kind::Text,
+        R::Status,
+        "`A` accepted, `R` rejected",
+    ),
+    lines::ocol(
+        "code",
+        96,
+        3,
+        Kind::Text,
+        R::Code,
+        "reason code (`R01`…, `F01`…) of a rejection",
+    ),
+    lines::ocol(
+        "field",
+        99,
+        24,
+        Kind::Text,
+        R::Field,
+        "the field the rejection names (cut to 24, printable ASCII)",
+    ),
+    lines::ocol(
+        "reason",
+        123,
+        100,
+        Kind::Text,
+        R::Reason,
+        "why (cut to 100, printable ASCII)",
+    ),
+];
+
+/// The trailer line.
+pub const TRAILER: [Col<R>; 5] = result::TRAILER;
+
+/// The layout.
+pub static LAYOUT: ResultLayout = ResultLayout {
+    format: Format::Mohurd,
+    city_space: Scheme::Mohurd,
+    header: &HEADER,
+    detail: DETAIL,
+    trailer: &TRAILER,
+};

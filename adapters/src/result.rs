@@ -1,0 +1,600 @@
+//! Result files (回执): what the hub tells a sender about each record of a file it sent —
+//! accepted, or rejected with a reason code — written in the sender's own format family.
+//!
+//! [`create_result`] starts a result file for any format of a family and returns a
+//! [`ResultSink`]; the caller writes one [`ResultEntry`] per record (record `0` stands for the
+//! file as a whole, for a whole-file rejection `F01`…`F05`) and closes it with the
+//! [`ResultTotals`]. The formats:
+//!
+//! | family | shape | doc |
+//! |---|---|---|
+//! | `hutong-xml` | `<ResultFile xmlns="urn:hutong:result:1">`, XSD `schemas/result.xsd` ([`crate::hutong_xml::hub_result`], read by [`crate::hutong_xml::result`]) | `docs/formats/hutong-xml.md` |
+//! | `local-csv` | `H,local-csv-result,1,…` / `R,…` / `T,…` ([`crate::local_csv::result`]) | `docs/formats/local-csv.md` |
+//! | `mohurd`, `mot`, `pboc` | fixed width, `HMOHURS01…`, `HTUNIRS01…`, `HPBOCRS01…` **\[I\]** | `docs/formats/{mohurd,mot,pboc}.md` |
+//!
+//! The fixed-width layouts are hutong's own (no network's receipt layout is public), one table
+//! each ([`ResultLayout`]) written by [`FixedResultWriter`]. Fixed-width result lines carry
+//! the reason cut to its column and in printable ASCII; the XML and CSV results carry it whole.
+//! What the record could be read as (scheme … amount) is absent for a record that could not be
+//! read (`R07`), and for the whole-file entry.
+
+use std::fmt::Write as _;
+use std::io::Write;
+
+use card_standards::{CanonicalTx, CardSerial, CodeTables, IssuerId, Scheme, TerminalId, TxKind};
+use chrono::{NaiveDate, NaiveDateTime};
+
+use crate::Format;
+use crate::blacklist::city_to_file;
+use crate::error::{Error, Result};
+use crate::fields::{self, TimeStyle};
+use crate::fixed::Kind;
+use crate::lines::{self, Col};
+
+/// The header of a result file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResultMeta {
+    /// Who writes the result (the hub's participant code, `HUB` by default).
+    pub sender: String,
+    /// Whom the result is for (the sender of the file it answers), where the format has a
+    /// place for it.
+    pub receiver: Option<String>,
+    /// The sequence number of the file this result answers (its sender's `seq`; 0 when its
+    /// header could not be read).
+    pub seq: u64,
+    /// When the hub made the result (local time).
+    pub created: NaiveDateTime,
+    /// The settlement day the accepted records belong to, where known.
+    pub day: Option<NaiveDate>,
+}
+
+/// A record's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RecordStatus {
+    /// Accepted: stored, and cleared in a window.
+    Accepted,
+    /// Rejected with a reason code.
+    Rejected,
+}
+
+impl RecordStatus {
+    /// `accepted` or `rejected`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordStatus::Accepted => "accepted",
+            RecordStatus::Rejected => "rejected",
+        }
+    }
+}
+
+/// What a result line repeats of the record, so that the sender can match it: its natural key
+/// and amount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResultTx {
+    /// The card's scheme.
+    pub scheme: Scheme,
+    /// The card's issuer and city (the card's own city code).
+    pub issuer: IssuerId,
+    /// The card's serial.
+    pub card: CardSerial,
+    /// The card's counter.
+    pub card_seq: u16,
+    /// What the transaction did.
+    pub kind: TxKind,
+    /// The terminal (PSAM).
+    pub terminal: TerminalId,
+    /// The terminal's counter.
+    pub terminal_seq: u32,
+    /// The amount in fen.
+    pub amount_fen: i64,
+}
+
+impl From<&CanonicalTx> for ResultTx {
+    fn from(tx: &CanonicalTx) -> ResultTx {
+        ResultTx {
+            scheme: tx.scheme,
+            issuer: tx.issuer,
+            card: tx.card_serial,
+            card_seq: tx.card_seq,
+            kind: tx.kind(),
+            terminal: tx.terminal,
+            terminal_seq: tx.terminal_seq,
+            amount_fen: tx.amount_fen,
+        }
+    }
+}
+
+/// One line of a result file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResultEntry {
+    /// The record's 1-based number in the file it answers; 0 for the file as a whole.
+    pub record: u64,
+    /// What the record was read as; `None` when it could not be read.
+    pub tx: Option<ResultTx>,
+    /// Accepted or rejected.
+    pub status: RecordStatus,
+    /// The reason code of a rejection (`R01`…, `F01`…).
+    pub code: Option<String>,
+    /// The field the rejection names, as the sender's format spells it.
+    pub field: Option<String>,
+    /// Why, in words.
+    pub reason: Option<String>,
+}
+
+/// The totals at the end of a result file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ResultTotals {
+    /// Records in the file answered (as read).
+    pub count: u64,
+    /// The sum of their amounts, in fen.
+    pub amount_fen: i64,
+    /// Records accepted.
+    pub accepted: u64,
+    /// Records rejected (one by one, or with the whole file).
+    pub rejected: u64,
+}
+
+/// A result file being written.
+pub trait ResultSink {
+    /// Writes one line.
+    fn write(&mut self, entry: &ResultEntry) -> Result<()>;
+
+    /// Writes the totals and flushes.
+    fn close(self: Box<Self>, totals: &ResultTotals) -> Result<()>;
+}
+
+/// Starts a result file in the result format of `format`'s family (`mohurd` and
+/// `mohurd-blacklist` both write the `mohurd` result layout).
+pub fn create_result<'a, W: Write + 'a>(
+    format: Format,
+    out: W,
+    meta: &ResultMeta,
+    tables: &'a CodeTables,
+) -> Result<Box<dyn ResultSink + 'a>> {
+    Ok(match format.family() {
+        Format::HutongXml => Box::new(crate::hutong_xml::hub_result::Writer::new(out, meta)?),
+        Format::LocalCsv => Box::new(crate::local_csv::result::Writer::new(out, meta, tables)?),
+        Format::Mohurd => Box::new(FixedResultWriter::new(
+            &crate::mohurd::RESULT_LAYOUT,
+            out,
+            meta,
+            tables,
+        )?),
+        Format::Mot => Box::new(FixedResultWriter::new(
+            &crate::mot::RESULT_LAYOUT,
+            out,
+            meta,
+            tables,
+        )?),
+        _ => Box::new(FixedResultWriter::new(
+            &crate::pboc::RESULT_LAYOUT,
+            out,
+            meta,
+            tables,
+        )?),
+    })
+}
+
+/// What a column of a result file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResultItem {
+    /// A constant: record type, format tag, version.
+    Const(&'static str),
+    /// Header: who writes the result.
+    Sender,
+    /// Header: whom it is for.
+    Receiver,
+    /// Header: the sequence number of the file answered.
+    Seq,
+    /// Header: when the result was made.
+    Created,
+    /// Header: the settlement day, `YYYYMMDD` (blank: not known).
+    Day,
+    /// The record's number in the file answered (0: the file).
+    Record,
+    /// The card's scheme (a digit in fixed-width files, the name elsewhere).
+    Scheme,
+    /// The card issuer's code.
+    Issuer,
+    /// The card issuer's city code, in the format's code space.
+    City,
+    /// The 20-hex-digit serial.
+    Card,
+    /// The 19-digit T-Union card number.
+    MotCard,
+    /// The card's counter.
+    CardSeq,
+    /// The transaction kind (`purchase`, `load`, …).
+    Kind,
+    /// The terminal.
+    Terminal,
+    /// The terminal's counter.
+    TerminalSeq,
+    /// The amount, fen.
+    Amount,
+    /// `A` accepted / `R` rejected (fixed width), `accepted` / `rejected` elsewhere.
+    Status,
+    /// The reason code.
+    Code,
+    /// The field named.
+    Field,
+    /// The reason.
+    Reason,
+    /// Trailer: records answered.
+    Count,
+    /// Trailer: their total amount.
+    Total,
+    /// Trailer: records accepted.
+    Accepted,
+    /// Trailer: records rejected.
+    Rejected,
+}
+
+impl ResultItem {
+    fn constant(self) -> Option<&'static str> {
+        match self {
+            ResultItem::Const(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+/// A fixed-width result format: its three tables and its city-code space.
+#[derive(Debug)]
+pub struct ResultLayout {
+    /// The family (transaction format) it answers.
+    pub format: Format,
+    /// Whose city codes the `City` column holds (`Scheme::Mot`: T-Union; else MOHURD).
+    pub city_space: Scheme,
+    /// The header line (`H`).
+    pub header: &'static [Col<ResultItem>],
+    /// A result line (`R`).
+    pub detail: &'static [Col<ResultItem>],
+    /// The trailer line (`T`).
+    pub trailer: &'static [Col<ResultItem>],
+}
+
+impl ResultLayout {
+    /// The first bytes of every result file of this layout.
+    pub fn signature(&self) -> String {
+        lines::signature(self.header, ResultItem::constant)
+    }
+}
+
+/// The text of an entry's item (unpadded) into `out`; false when absent. A value the
+/// format's code space cannot express (a city the table does not translate, a serial that is
+/// no T-Union number) is absent rather than an error: a result must always be written.
+pub(crate) fn entry_text(
+    item: ResultItem,
+    e: &ResultEntry,
+    tables: &CodeTables,
+    city_space: Scheme,
+    digit_scheme: bool,
+    out: &mut String,
+) -> bool {
+    let tx = e.tx.as_ref();
+    match item {
+        ResultItem::Const(c) => out.push_str(c),
+        ResultItem::Record => {
+            let _ = write!(out, "{}", e.record);
+        }
+        ResultItem::Status => out.push_str(if digit_scheme {
+            match e.status {
+                RecordStatus::Accepted => "A",
+                RecordStatus::Rejected => "R",
+            }
+        } else {
+            e.status.as_str()
+        }),
+        ResultItem::Code => match &e.code {
+            Some(c) => out.push_str(c),
+            None => return false,
+        },
+        ResultItem::Field => match &e.field {
+            Some(f) if !f.is_empty() => out.push_str(f),
+            _ => return false,
+        },
+        ResultItem::Reason => match &e.reason {
+            Some(r) if !r.is_empty() => out.push_str(r),
+            _ => return false,
+        },
+        _ => {
+            let Some(tx) = tx else { return false };
+            match item {
+                ResultItem::Scheme if digit_scheme => out.push(fields::scheme_digit(tx.scheme)),
+                ResultItem::Scheme => out.push_str(tx.scheme.as_str()),
+                ResultItem::Issuer => {
+                    let _ = write!(out, "{}", tx.issuer.issuer_code);
+                }
+                ResultItem::City => {
+                    match city_to_file(tables, city_space, tx.scheme, tx.issuer.city_code) {
+                        Ok(c) => out.push_str(&c),
+                        Err(_) => return false,
+                    }
+                }
+                ResultItem::Card => {
+                    let _ = write!(out, "{}", tx.card);
+                }
+                ResultItem::MotCard => {
+                    let s = tx.card.to_string();
+                    if !s.starts_with('0') || !fields::all_digits(&s) {
+                        return false;
+                    }
+                    out.push_str(&s[1..]);
+                }
+                ResultItem::CardSeq => {
+                    let _ = write!(out, "{}", tx.card_seq);
+                }
+                ResultItem::Kind => out.push_str(tx.kind.as_str()),
+                ResultItem::Terminal => {
+                    let _ = write!(out, "{}", tx.terminal);
+                }
+                ResultItem::TerminalSeq => {
+                    let _ = write!(out, "{}", tx.terminal_seq);
+                }
+                ResultItem::Amount => {
+                    if tx.amount_fen < 0 {
+                        return false;
+                    }
+                    let _ = write!(out, "{}", tx.amount_fen);
+                }
+                _ => return false,
+            }
+        }
+    }
+    true
+}
+
+/// A writer of one fixed-width result file.
+pub struct FixedResultWriter<'a, W: Write> {
+    out: W,
+    layout: &'static ResultLayout,
+    tables: &'a CodeTables,
+    line: String,
+    text: String,
+}
+
+impl<W: Write> std::fmt::Debug for FixedResultWriter<'_, W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FixedResultWriter")
+            .field("format", &self.layout.format)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a, W: Write> FixedResultWriter<'a, W> {
+    /// Starts a file: writes the header line.
+    pub fn new(
+        layout: &'static ResultLayout,
+        mut out: W,
+        meta: &ResultMeta,
+        tables: &'a CodeTables,
+    ) -> Result<Self> {
+        let format = layout.format;
+        let mut line = String::new();
+        for c in layout.header {
+            let mut text = String::new();
+            match c.item {
+                ResultItem::Const(k) => text.push_str(k),
+                ResultItem::Sender => text.push_str(&meta.sender),
+                ResultItem::Receiver => text.push_str(meta.receiver.as_deref().unwrap_or("")),
+                ResultItem::Seq => {
+                    let _ = write!(text, "{}", meta.seq);
+                }
+                ResultItem::Created => {
+                    fields::write_time(TimeStyle::Compact, meta.created, &mut text)
+                }
+                ResultItem::Day => {
+                    if let Some(d) = meta.day {
+                        let _ = write!(text, "{}", d.format("%Y%m%d"));
+                    }
+                }
+                _ => {}
+            }
+            if text.is_empty() {
+                if !c.optional {
+                    return Err(Error::CannotCarry {
+                        format,
+                        field: c.name,
+                        reason: "the header needs it".into(),
+                    });
+                }
+                lines::blank(c, &mut line);
+            } else {
+                lines::pad(format, c, &text, c.name, &mut line)?;
+            }
+        }
+        line.push('\n');
+        out.write_all(line.as_bytes())
+            .map_err(|e| Error::output(format, &e))?;
+        Ok(FixedResultWriter {
+            out,
+            layout,
+            tables,
+            line: String::new(),
+            text: String::new(),
+        })
+    }
+}
+
+impl<W: Write> ResultSink for FixedResultWriter<'_, W> {
+    fn write(&mut self, e: &ResultEntry) -> Result<()> {
+        let layout = self.layout;
+        self.line.clear();
+        for c in layout.detail {
+            self.text.clear();
+            if !entry_text(
+                c.item,
+                e,
+                self.tables,
+                layout.city_space,
+                true,
+                &mut self.text,
+            ) {
+                lines::blank(c, &mut self.line);
+                continue;
+            }
+            if matches!(c.item, ResultItem::Reason | ResultItem::Field) {
+                lines::pad_lossy(c, &self.text, &mut self.line);
+            } else if lines::pad(layout.format, c, &self.text, c.name, &mut self.line).is_err() {
+                // A value too wide for its column (never one the readers accept): blank.
+                lines::blank(c, &mut self.line);
+            }
+        }
+        self.line.push('\n');
+        self.out
+            .write_all(self.line.as_bytes())
+            .map_err(|err| Error::output(layout.format, &err))
+    }
+
+    fn close(mut self: Box<Self>, totals: &ResultTotals) -> Result<()> {
+        let format = self.layout.format;
+        let mut line = String::new();
+        for c in self.layout.trailer {
+            let text = match c.item {
+                ResultItem::Const(k) => k.to_string(),
+                ResultItem::Count => totals.count.to_string(),
+                ResultItem::Total => totals.amount_fen.max(0).to_string(),
+                ResultItem::Accepted => totals.accepted.to_string(),
+                ResultItem::Rejected => totals.rejected.to_string(),
+                _ => String::new(),
+            };
+            lines::pad(format, c, &text, c.name, &mut line)?;
+        }
+        line.push('\n');
+        self.out
+            .write_all(line.as_bytes())
+            .and_then(|()| self.out.flush())
+            .map_err(|e| Error::output(format, &e))
+    }
+}
+
+/// The header every fixed-width result layout shares: `H` + tag(6) + `01` + sender(12) +
+/// receiver(12) + seq(10) + created(14) + day(8).
+pub(crate) const fn header(tag: &'static str) -> [Col<ResultItem>; 8] {
+    use ResultItem as R;
+    [
+        lines::col(
+            "record type",
+            0,
+            1,
+            Kind::Text,
+            R::Const("H"),
+            "`H`: header",
+        ),
+        lines::col("format", 1, 6, Kind::Text, R::Const(tag), "format tag"),
+        lines::col(
+            "version",
+            7,
+            2,
+            Kind::Numeric,
+            R::Const("01"),
+            "layout version `01`",
+        ),
+        lines::col(
+            "sender",
+            9,
+            12,
+            Kind::Text,
+            R::Sender,
+            "the hub's participant code",
+        ),
+        lines::ocol(
+            "receiver",
+            21,
+            12,
+            Kind::Text,
+            R::Receiver,
+            "the participant the result is for",
+        ),
+        lines::col(
+            "file seq",
+            33,
+            10,
+            Kind::Numeric,
+            R::Seq,
+            "`seq` of the file answered (0: its header was unreadable)",
+        ),
+        lines::col(
+            "created",
+            43,
+            14,
+            Kind::Numeric,
+            R::Created,
+            "when the result was made, `YYYYMMDDhhmmss`",
+        ),
+        lines::ocol(
+            "day",
+            57,
+            8,
+            Kind::Numeric,
+            R::Day,
+            "settlement day `YYYYMMDD`; blank: not yet known",
+        ),
+    ]
+}
+
+/// The trailer every fixed-width result layout shares.
+pub(crate) const TRAILER: [Col<ResultItem>; 5] = {
+    use ResultItem as R;
+    [
+        lines::col(
+            "record type",
+            0,
+            1,
+            Kind::Text,
+            R::Const("T"),
+            "`T`: trailer",
+        ),
+        lines::col(
+            "record count",
+            1,
+            10,
+            Kind::Numeric,
+            R::Count,
+            "records in the file answered",
+        ),
+        lines::col(
+            "total amount",
+            11,
+            16,
+            Kind::Numeric,
+            R::Total,
+            "their amounts' sum, fen",
+        ),
+        lines::col(
+            "accepted",
+            27,
+            10,
+            Kind::Numeric,
+            R::Accepted,
+            "records accepted",
+        ),
+        lines::col(
+            "rejected",
+            37,
+            10,
+            Kind::Numeric,
+            R::Rejected,
+            "records rejected",
+        ),
+    ]
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_result_tables_are_contiguous() {
+        for layout in [
+            &crate::mohurd::RESULT_LAYOUT,
+            &crate::mot::RESULT_LAYOUT,
+            &crate::pboc::RESULT_LAYOUT,
+        ] {
+            lines::check_contiguous("header", layout.header);
+            lines::check_contiguous("detail", layout.detail);
+            lines::check_contiguous("trailer", layout.trailer);
+        }
+    }
+}

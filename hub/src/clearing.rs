@@ -1,0 +1,398 @@
+//! Closing a settlement window (清分) and what follows: the clearing checks, the positions,
+//! and the settlement files — instructions for the settlement bank and a statement for every
+//! participant — delivered to the participants' outboxes.
+//!
+//! Closing is one database transaction: mark the window's files and adjustments, aggregate
+//! the window's records in SQL, clear them ([`reconciliation::clear`]), check, store the
+//! figures. A failed check rolls everything back: the window stays open and the error says
+//! why. A closed window never changes; closing it again returns the stored figures.
+//! Settlement files are produced after the close and are idempotent too (their content is a
+//! function of the stored figures; each output is recorded once).
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use reconciliation::settlement::{self, Statement};
+use reconciliation::{Clearing, CutOff, FeeSchedule};
+use serde::Serialize;
+use tokio::sync::Notify;
+
+use crate::delivery::{DepositError, deposit_outbound};
+use crate::store::clearing::{
+    WindowRecord, mark_window_adjustments, mark_window_files, persist_window, unwindowed_before,
+    window_adjustments, window_aggregates,
+};
+use crate::store::{Store, StoreError, Timestamp};
+use crate::vault::Vault;
+
+/// How clearing is configured.
+#[derive(Debug, Clone)]
+pub struct ClearingSettings {
+    /// The daily cut-off.
+    pub cutoff: CutOff,
+    /// The fee schedule.
+    pub fees: FeeSchedule,
+    /// SHA-256 of the fee schedule's file (recorded with each window), or of nothing.
+    pub fees_sha256: String,
+    /// The hub's own participant code (the payee of hub fees).
+    pub hub_code: String,
+    /// The settlement account the instructions settle against.
+    pub settlement_account: String,
+}
+
+impl Default for ClearingSettings {
+    fn default() -> Self {
+        ClearingSettings {
+            cutoff: CutOff::default(),
+            fees: FeeSchedule::default(),
+            fees_sha256: sha256_hex(b""),
+            hub_code: "HUB".into(),
+            settlement_account: "HUTONG-SETTLEMENT".into(),
+        }
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes).as_ref())
+}
+
+impl ClearingSettings {
+    /// Reads the fee schedule from `path` (TOML), keeping the other defaults.
+    pub fn with_fees_file(mut self, path: &Path) -> Result<Self, ClearingError> {
+        let text = std::fs::read(path)
+            .map_err(|e| ClearingError::Fees(format!("{}: {e}", path.display())))?;
+        let s = std::str::from_utf8(&text)
+            .map_err(|e| ClearingError::Fees(format!("{}: {e}", path.display())))?;
+        self.fees = FeeSchedule::from_toml(s)
+            .map_err(|e| ClearingError::Fees(format!("{}: {e}", path.display())))?;
+        self.fees_sha256 = sha256_hex(&text);
+        Ok(self)
+    }
+}
+
+/// Why a window could not be closed or its outputs produced.
+#[derive(Debug, thiserror::Error)]
+pub enum ClearingError {
+    /// A check failed: the window stays open.
+    #[error("window {day} stays open: {reason}")]
+    CheckFailed {
+        /// The day.
+        day: NaiveDate,
+        /// Why.
+        reason: String,
+    },
+    /// The day's cut-off has not passed yet (close early only when asked to).
+    #[error(
+        "the cut-off of {day} is at {cutoff} and has not passed; close it early only on purpose"
+    )]
+    TooEarly {
+        /// The day.
+        day: NaiveDate,
+        /// Its cut-off.
+        cutoff: DateTime<Utc>,
+    },
+    /// The fee schedule.
+    #[error("fee schedule {0}")]
+    Fees(String),
+    /// Storage.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Writing a settlement file.
+    #[error("settlement output: {0}")]
+    Output(String),
+    /// Depositing a file in an outbox.
+    #[error(transparent)]
+    Deposit(#[from] DepositError),
+}
+
+/// A window's figures, open (provisional) or closed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Positions {
+    /// Settlement day.
+    pub day: NaiveDate,
+    /// `open` or `closed`.
+    pub status: &'static str,
+    /// The cut-off instant (the actual one for a window closed early).
+    pub cutoff_at: Timestamp,
+    /// When it closed.
+    pub closed_at: Option<Timestamp>,
+    /// Figures.
+    #[serde(flatten)]
+    pub clearing: Clearing,
+}
+
+/// The figures of day `day`: the stored ones when its window is closed, otherwise what it
+/// would take if it closed now.
+pub async fn positions(
+    store: &Store,
+    settings: &ClearingSettings,
+    day: NaiveDate,
+) -> Result<Positions, ClearingError> {
+    if let Some(w) = store.closed_window(day).await? {
+        let clearing = store.window_figures(day).await?;
+        return Ok(Positions {
+            day,
+            status: "closed",
+            cutoff_at: w.cutoff_at,
+            closed_at: Some(w.closed_at),
+            clearing,
+        });
+    }
+    let cutoff_at = Timestamp::from_datetime(settings.cutoff.instant(day));
+    let (aggregates, adjustments) = store.provisional_window(cutoff_at).await?;
+    let clearing = reconciliation::clear(
+        &aggregates,
+        &adjustments,
+        &settings.fees,
+        &settings.hub_code,
+    )
+    .map_err(|e| ClearingError::CheckFailed {
+        day,
+        reason: e.to_string(),
+    })?;
+    Ok(Positions {
+        day,
+        status: "open",
+        cutoff_at,
+        closed_at: None,
+        clearing,
+    })
+}
+
+/// The outcome of [`close_window`].
+#[derive(Debug, Clone)]
+pub struct Closed {
+    /// The window.
+    pub window: WindowRecord,
+    /// Whether this call closed it (false: it was closed already).
+    pub newly_closed: bool,
+}
+
+/// Closes day `day`'s window at its cut-off. `early` allows closing before the cut-off has
+/// passed (by hand, or the demo): the window then takes what was received until `now`, and
+/// records `now` as its cut-off.
+pub async fn close_window(
+    store: &Store,
+    settings: &ClearingSettings,
+    day: NaiveDate,
+    now: Timestamp,
+    early: bool,
+) -> Result<Closed, ClearingError> {
+    if let Some(window) = store.closed_window(day).await? {
+        return Ok(Closed {
+            window,
+            newly_closed: false,
+        });
+    }
+    let scheduled = settings.cutoff.instant(day);
+    let cutoff_at = if now.datetime() >= scheduled {
+        Timestamp::from_datetime(scheduled)
+    } else if early {
+        now
+    } else {
+        return Err(ClearingError::TooEarly {
+            day,
+            cutoff: scheduled,
+        });
+    };
+    let failed = |reason: String| ClearingError::CheckFailed { day, reason };
+
+    let mut tx = store.begin().await?;
+    let file_count = mark_window_files(&mut tx, day, cutoff_at).await?;
+    mark_window_adjustments(&mut tx, day, cutoff_at).await?;
+    let left = unwindowed_before(&mut tx, cutoff_at).await?;
+    if left != 0 {
+        return Err(failed(format!(
+            "{left} accepted file(s) received before the cut-off are in no window"
+        )));
+    }
+    let sums = window_aggregates(&mut tx, day).await?;
+    let adjustments = window_adjustments(&mut tx, day).await?;
+    let clearing = reconciliation::clear(
+        &sums.aggregates,
+        &adjustments,
+        &settings.fees,
+        &settings.hub_code,
+    )
+    .map_err(|e| failed(e.to_string()))?;
+    let records = sums.records;
+    let counted = i64::try_from(clearing.tx_count).unwrap_or(i64::MAX);
+    if counted > records {
+        return Err(failed(format!(
+            "clearing counts {counted} transactions but the window holds {records} records"
+        )));
+    }
+    let window = WindowRecord {
+        day,
+        cutoff_at,
+        closed_at: now,
+        tx_count: records,
+        tx_amount_fen: clearing.tx_amount_fen,
+        on_us_count: i64::try_from(clearing.on_us_count).unwrap_or(i64::MAX),
+        file_count: i64::try_from(file_count).unwrap_or(i64::MAX),
+        fees_sha256: settings.fees_sha256.clone(),
+    };
+    persist_window(&mut tx, &window, &clearing).await?;
+    tx.commit().await?;
+    Ok(Closed {
+        window,
+        newly_closed: true,
+    })
+}
+
+/// A settlement file produced for a closed window.
+#[derive(Debug, Clone, Serialize)]
+pub struct Output {
+    /// `statement-xml`, `statement-csv`, `statement-xlsx`, `pacs009`.
+    pub kind: String,
+    /// For whom.
+    pub participant: String,
+    /// The file's name.
+    pub name: String,
+    /// Where it was written (the outbox file id, or a path under the data directory).
+    pub file_id: Option<i64>,
+    /// A path, for files that are not in an outbox.
+    pub path: Option<PathBuf>,
+}
+
+/// A participant's statement of a closed window.
+pub async fn statement(
+    store: &Store,
+    day: NaiveDate,
+    participant: &str,
+) -> Result<Option<Statement>, ClearingError> {
+    let Some(w) = store.closed_window(day).await? else {
+        return Ok(None);
+    };
+    let clearing = store.window_figures(day).await?;
+    let created = w
+        .closed_at
+        .datetime()
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("offset"))
+        .naive_local();
+    Ok(Some(settlement::statement(
+        &clearing,
+        participant,
+        day,
+        created,
+    )))
+}
+
+fn output_err(e: impl std::fmt::Display) -> ClearingError {
+    ClearingError::Output(e.to_string())
+}
+
+/// Writes a closed window's settlement files: the `pacs.009`-style instructions under
+/// `DATA_DIR/settlements/DAY/`, and each registered participant's statement (XML, CSV, XLSX)
+/// into its outbox. Idempotent: an output already produced is not produced again.
+pub async fn produce_outputs(
+    store: &Store,
+    vault: &Vault,
+    settings: &ClearingSettings,
+    day: NaiveDate,
+    outbox: Option<&Notify>,
+) -> Result<Vec<Output>, ClearingError> {
+    let Some(w) = store.closed_window(day).await? else {
+        return Err(ClearingError::CheckFailed {
+            day,
+            reason: "the window is not closed".into(),
+        });
+    };
+    let clearing = store.window_figures(day).await?;
+    let local = chrono::FixedOffset::east_opt(8 * 3600).expect("offset");
+    let created = w.closed_at.datetime().with_timezone(&local).naive_local();
+    let dir = vault.data_dir().join("settlements").join(day.to_string());
+    tokio::fs::create_dir_all(&dir).await.map_err(output_err)?;
+    let mut outputs = Vec::new();
+
+    let name = format!("pacs009_{day}.xml");
+    let path = dir.join(&name);
+    if !store.window_output(day, "pacs009", "-").await? {
+        let instructions =
+            settlement::settlement_instructions(&clearing, day, &settings.settlement_account);
+        let xml = settlement::write_pacs009(
+            &instructions,
+            day,
+            &format!("HUTONG-{day}"),
+            created,
+            &settings.settlement_account,
+        )
+        .map_err(output_err)?;
+        write_durably(&path, &xml).await?;
+        store
+            .record_window_output(day, "pacs009", "-", None, Some(&path.display().to_string()))
+            .await?;
+    }
+    outputs.push(Output {
+        kind: "pacs009".into(),
+        participant: "-".into(),
+        name,
+        file_id: None,
+        path: Some(path),
+    });
+
+    let registered: std::collections::HashSet<String> = store
+        .participants()
+        .await?
+        .into_iter()
+        .map(|p| p.code.to_string())
+        .collect();
+    for position in &clearing.participants {
+        let code = &position.code;
+        if !registered.contains(code) {
+            continue;
+        }
+        let s = settlement::statement(&clearing, code, day, created);
+        let mut csv = Vec::new();
+        settlement::write_statement_csv(&s, &mut csv).map_err(output_err)?;
+        let files: [(&str, String, Vec<u8>); 3] = [
+            (
+                "statement-xml",
+                format!("STMT_{day}_{code}.xml"),
+                settlement::write_camt053(&s).map_err(output_err)?,
+            ),
+            ("statement-csv", format!("STMT_{day}_{code}.csv"), csv),
+            (
+                "statement-xlsx",
+                format!("STMT_{day}_{code}.xlsx"),
+                settlement::statement_xlsx(&s).map_err(output_err)?,
+            ),
+        ];
+        for (kind, name, bytes) in files {
+            if store.window_output(day, kind, code).await? {
+                outputs.push(Output {
+                    kind: kind.into(),
+                    participant: code.clone(),
+                    name,
+                    file_id: None,
+                    path: None,
+                });
+                continue;
+            }
+            let staged = dir.join(&name);
+            write_durably(&staged, &bytes).await?;
+            let (record, _) = deposit_outbound(store, vault, code, &name, &staged, outbox).await?;
+            store
+                .record_window_output(day, kind, code, Some(record.id), None)
+                .await?;
+            outputs.push(Output {
+                kind: kind.into(),
+                participant: code.clone(),
+                name,
+                file_id: Some(record.id),
+                path: Some(staged),
+            });
+        }
+    }
+    Ok(outputs)
+}
+
+async fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), ClearingError> {
+    use tokio::io::AsyncWriteExt;
+    let tmp = path.with_extension("tmp");
+    let mut f = tokio::fs::File::create(&tmp).await.map_err(output_err)?;
+    f.write_all(bytes).await.map_err(output_err)?;
+    f.sync_all().await.map_err(output_err)?;
+    tokio::fs::rename(&tmp, path).await.map_err(output_err)?;
+    Ok(())
+}

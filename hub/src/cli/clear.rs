@@ -1,0 +1,225 @@
+//! `hutong clear` and `hutong positions`: close a day's settlement window by hand, and print a
+//! window's positions.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::NaiveDate;
+use clap::{Args, ValueEnum};
+
+use super::BadInput;
+use super::args::StorageArgs;
+use crate::clearing::{self, ClearingError, ClearingSettings, Positions};
+use crate::store::{Store, Timestamp};
+use crate::vault::Vault;
+
+/// What clearing needs from the command line.
+#[derive(Debug, Args)]
+pub(crate) struct ClearingArgs {
+    #[command(flatten)]
+    storage: StorageArgs,
+    /// The fee schedule (TOML `[[fee]]` rules); without it no fees are charged.
+    #[arg(long, value_name = "FILE")]
+    fees: Option<PathBuf>,
+    /// The daily cut-off, local time HH:MM at --utc-offset.
+    #[arg(long, default_value = "23:00")]
+    cutoff: String,
+    /// Local time's offset from UTC (Asia/Shanghai: +08:00).
+    #[arg(long, default_value = "+08:00")]
+    utc_offset: String,
+    /// The hub's own participant code (earns hub fees).
+    #[arg(long, default_value = "HUB")]
+    hub_code: String,
+    /// The settlement account the instructions settle against.
+    #[arg(long, default_value = "HUTONG-SETTLEMENT")]
+    settlement_account: String,
+}
+
+impl ClearingArgs {
+    fn settings(&self) -> anyhow::Result<ClearingSettings> {
+        let time = crate::scheduler::parse_local_time("--cutoff", &self.cutoff)
+            .map_err(|e| BadInput(e.to_string()))?;
+        let offset = crate::scheduler::parse_offset(&self.utc_offset)
+            .map_err(|e| BadInput(e.to_string()))?;
+        let mut s = ClearingSettings {
+            cutoff: reconciliation::CutOff { time, offset },
+            hub_code: self.hub_code.clone(),
+            settlement_account: self.settlement_account.clone(),
+            ..ClearingSettings::default()
+        };
+        if let Some(path) = &self.fees {
+            s = s
+                .with_fees_file(path)
+                .map_err(|e| BadInput(format!("--fees {e}")))?;
+        }
+        Ok(s)
+    }
+}
+
+fn day(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| "expected a day YYYY-MM-DD".to_string())
+}
+
+/// `hutong clear`
+#[derive(Debug, Args)]
+pub struct ClearArgs {
+    /// The settlement day whose window to close.
+    #[arg(long, value_parser = day)]
+    day: NaiveDate,
+    #[command(flatten)]
+    clearing: ClearingArgs,
+    /// Close before the day's cut-off has passed (the window takes what has arrived until now).
+    #[arg(long)]
+    early: bool,
+}
+
+/// Output format of `hutong positions`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum PositionsFormat {
+    /// One JSON object.
+    Json,
+    /// One CSV table (a `kind` column says participant or pair).
+    Csv,
+}
+
+/// `hutong positions`
+#[derive(Debug, Args)]
+pub struct PositionsArgs {
+    /// The settlement day.
+    #[arg(long, value_parser = day)]
+    day: NaiveDate,
+    /// json or csv.
+    #[arg(long, value_enum, default_value = "json")]
+    format: PositionsFormat,
+    #[command(flatten)]
+    clearing: ClearingArgs,
+}
+
+fn storage_dir(storage: &StorageArgs) -> anyhow::Result<PathBuf> {
+    storage.data_dir.clone().ok_or_else(|| {
+        BadInput("give --data-dir DIR (where settlement files and outboxes live)".into()).into()
+    })
+}
+
+/// Runs `hutong clear`: closes the window (or finds it closed), produces the settlement files,
+/// prints the positions as JSON — the same output however often it runs.
+pub(crate) fn run_clear(a: ClearArgs) -> anyhow::Result<ExitCode> {
+    let settings = a.clearing.settings()?;
+    let data_dir = storage_dir(&a.clearing.storage)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let store = Store::open(&a.clearing.storage.target()?).await?;
+        let vault = Vault::open(&data_dir)?;
+        let closed =
+            match clearing::close_window(&store, &settings, a.day, Timestamp::now(), a.early).await
+            {
+                Ok(c) => c,
+                Err(e @ (ClearingError::TooEarly { .. } | ClearingError::CheckFailed { .. })) => {
+                    store.close().await;
+                    return Err(anyhow::Error::new(e).context("the window stays open"));
+                }
+                Err(e) => return Err(e.into()),
+            };
+        let mut outputs = clearing::produce_outputs(&store, &vault, &settings, a.day, None).await?;
+        outputs.extend(
+            crate::outbound::produce_packages(&store, &vault, a.day, &settings.hub_code, None)
+                .await?,
+        );
+        let p = clearing::positions(&store, &settings, a.day).await?;
+        print_json(&p)?;
+        eprintln!(
+            "window {} {}: {} transactions, {} files, {} settlement files and packages",
+            a.day,
+            if closed.newly_closed {
+                "closed"
+            } else {
+                "was already closed"
+            },
+            closed.window.tx_count,
+            closed.window.file_count,
+            outputs.len()
+        );
+        store.close().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Runs `hutong positions`.
+pub(crate) fn run_positions(a: PositionsArgs) -> anyhow::Result<ExitCode> {
+    let settings = a.clearing.settings()?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let store = Store::open(&a.clearing.storage.target()?).await?;
+        let p = clearing::positions(&store, &settings, a.day).await?;
+        match a.format {
+            PositionsFormat::Json => print_json(&p)?,
+            PositionsFormat::Csv => print_csv(&p)?,
+        }
+        store.close().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn print_json(p: &Positions) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, p)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn print_csv(p: &Positions) -> anyhow::Result<()> {
+    let mut w = csv::Writer::from_writer(std::io::stdout().lock());
+    w.write_record([
+        "day",
+        "status",
+        "kind",
+        "code",
+        "counterparty",
+        "count",
+        "amount_fen",
+        "fee_fen",
+        "adjustment_fen",
+        "receivable_fen",
+        "payable_fen",
+        "fees_fen",
+        "net_fen",
+    ])?;
+    let day = p.day.to_string();
+    for x in &p.clearing.participants {
+        w.write_record([
+            &day,
+            p.status,
+            "participant",
+            &x.code,
+            "",
+            "",
+            "",
+            "",
+            "",
+            &x.receivable_fen.to_string(),
+            &x.payable_fen.to_string(),
+            &x.fees_fen.to_string(),
+            &x.net_fen.to_string(),
+        ])?;
+    }
+    for x in &p.clearing.pairs {
+        w.write_record([
+            &day,
+            p.status,
+            "pair",
+            &x.payer,
+            &x.payee,
+            &x.count.to_string(),
+            &x.amount_fen.to_string(),
+            &x.fee_fen.to_string(),
+            &x.adjustment_fen.to_string(),
+            "",
+            "",
+            "",
+            "",
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! The command line: one module per subcommand, dispatched from [`run`]. Exit codes are
+//! decided here, in one place: 0 success, 1 failure, 2 bad input.
+
+mod args;
+mod audit;
+mod bench;
+mod bench_clear;
+mod bench_ingest;
+mod certs;
+mod clear;
+mod conformance;
+mod crypto;
+mod ingest;
+mod participants;
+mod reconcile;
+mod routes;
+mod serve;
+mod simulate;
+mod upload;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Input the user got wrong (a value, a file): exit code 2, like clap's own usage errors.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BadInput(pub String);
+
+/// hutong (互通): the interoperability hub for China's city transit cards.
+#[derive(Debug, Parser)]
+#[command(name = "hutong", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Close a day's settlement window by hand (idempotent), produce its settlement files, print its positions.
+    Clear(clear::ClearArgs),
+    /// Print a settlement window's positions (open windows: what it would take now).
+    Positions(clear::PositionsArgs),
+    /// The compliance engineer's calculator: diversify keys, compute MAC1/MAC2/TAC, MACs.
+    #[command(subcommand)]
+    Crypto(crypto::CryptoCommand),
+    /// Benchmarks of the hot paths, each beside its physical limit (not part of the tests).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+    /// A seeded day of every participant's files, blacklists, partners' results, keys, fees,
+    /// the manifest and the ground truth of the faults injected.
+    Simulate(simulate::SimulateArgs),
+    /// The conformance suite: list and run the catalogue, reports, an APDU shell on a card.
+    #[command(subcommand)]
+    Conformance(conformance::ConformanceCommand),
+    /// The hub's certificate authority: CA, server and participant certificates, revocation.
+    #[command(subcommand)]
+    Certs(certs::CertsCommand),
+    /// Participants the hub exchanges files with.
+    #[command(subcommand)]
+    Participants(participants::ParticipantsCommand),
+    /// Serve the mutual-TLS file exchange (and push outbound files to partner endpoints).
+    Serve(serve::ServeArgs),
+    /// Ingest every stored file waiting for it: parse, translate, check, store; results out.
+    Ingest(ingest::IngestArgs),
+    /// The routing table: which clearing participant each card issuer's transactions go to.
+    #[command(subcommand)]
+    Routes(routes::RoutesCommand),
+    /// Upload files to a hub as a participant.
+    Upload(upload::UploadArgs),
+    /// Download every file a hub holds for us that was not fetched before.
+    Fetch(upload::FetchArgs),
+    /// The hash-chained audit log.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+    /// Reconcile a closed settlement day: partners' results, card audit, late presentments;
+    /// store the discrepancies and apply the resolution rules (idempotent).
+    Reconcile(reconcile::ReconcileArgs),
+    /// List discrepancies (JSON or CSV).
+    Discrepancies(reconcile::DiscrepanciesArgs),
+    /// Dispute cases: list, show, propose, accept, escalate, resolve (arbitrate), expire.
+    #[command(subcommand)]
+    Disputes(reconcile::DisputesCommand),
+    /// The finance console's users.
+    #[command(subcommand)]
+    Users(reconcile::UsersCommand),
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Crypto(cmd) => crypto::run(cmd),
+        Command::Clear(args) => clear::run_clear(args),
+        Command::Positions(args) => clear::run_positions(args),
+        Command::Bench(cmd) => bench::run(cmd),
+        Command::Simulate(args) => simulate::run(args),
+        Command::Conformance(cmd) => conformance::run(cmd),
+        Command::Certs(cmd) => certs::run(cmd),
+        Command::Participants(cmd) => participants::run(cmd),
+        Command::Serve(args) => serve::run(args),
+        Command::Ingest(args) => ingest::run(args),
+        Command::Routes(cmd) => routes::run(cmd),
+        Command::Upload(args) => upload::run_upload(args),
+        Command::Fetch(args) => upload::run_fetch(args),
+        Command::Audit(cmd) => audit::run(cmd),
+        Command::Reconcile(args) => reconcile::run_reconcile(args),
+        Command::Discrepancies(args) => reconcile::run_discrepancies(args),
+        Command::Disputes(cmd) => reconcile::run_disputes(cmd),
+        Command::Users(cmd) => reconcile::run_users(cmd),
+    }
+}
+
+/// The exit code for an error: 2 for [`BadInput`], 1 otherwise.
+pub fn exit_code_for(err: &anyhow::Error) -> ExitCode {
+    if err.downcast_ref::<BadInput>().is_some() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::from(1)
+    }
+}

@@ -1,0 +1,209 @@
+//! `hutong serve` configuration: a TOML file (`--config FILE`) whose values command-line
+//! options override.
+//!
+//! ```toml
+//! data_dir = "/var/lib/hutong"          # file contents, and SQLite's hutong.db
+//! database = "postgres://hutong@db/hutong"   # optional; default $DATABASE_URL, else SQLite
+//! pki = "/etc/hutong/pki"
+//! listen = "0.0.0.0:8443"
+//! max_file_bytes = 17179869184          # 16 GiB
+//!
+//! fees = "/etc/hutong/fees.toml"      # fee schedule for clearing (optional: no fees)
+//! hub_code = "HUB"                     # the hub's participant code (earns hub fees)
+//! settlement_account = "HUTONG-SETTLEMENT"
+//!
+//! reconcile = "/etc/hutong/reconcile.toml"   # rules, dispute deadlines (optional: defaults)
+//! reconcile_at = "06:00"               # daily reconciliation of the previous day
+//! console_listen = "0.0.0.0:8444"      # the finance console (HTTPS; off when absent)
+//!
+//! [schedule]                           # see `scheduler`: cut-off, certificate checks, late files
+//! cutoff = "23:00"
+//! utc_offset = "+08:00"
+//! keys = "/etc/hutong/issuer-keys.toml"  # issuer master TAC keys (R02), never logged
+//!
+//! [ingest]
+//! hub_code = "HUB"                      # the hub's code as sender of result files
+//! window_days = 30                      # R06: transactions up to 30 days before the receipt…
+//! ahead_seconds = 0                     # …and none after it
+//! [ingest.limits.mot]                   # R05 per scheme (default 100000 fen each)
+//! max_debit_fen = 100000
+//! max_load_fen = 100000
+//!
+//! [delivery]
+//! base_delay_ms = 5000                  # first retry after 5 s, then doubling…
+//! max_delay_ms = 3600000                # …up to one hour
+//! max_attempts = 15
+//! lease_ms = 3600000                    # a push may take this long before it is retried
+//! poll_ms = 5000
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::delivery::DeliveryConfig;
+
+/// The default listening address.
+pub const DEFAULT_LISTEN: &str = "0.0.0.0:8443";
+
+/// The default upload limit: 16 GiB.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 16 << 30;
+
+/// The configuration file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeFile {
+    /// Data directory.
+    pub data_dir: Option<PathBuf>,
+    /// Database URL.
+    pub database: Option<String>,
+    /// PKI directory.
+    pub pki: Option<PathBuf>,
+    /// Listening address.
+    pub listen: Option<SocketAddr>,
+    /// Upload limit in bytes.
+    pub max_file_bytes: Option<u64>,
+    /// Delivery retries.
+    #[serde(default)]
+    pub delivery: DeliveryFile,
+    /// The fee schedule file for clearing.
+    pub fees: Option<PathBuf>,
+    /// The hub's own participant code.
+    pub hub_code: Option<String>,
+    /// The settlement account of the settlement instructions.
+    pub settlement_account: Option<String>,
+    /// Timed jobs.
+    #[serde(default)]
+    pub schedule: crate::scheduler::ScheduleConfig,
+    /// Reconciliation rules, dispute deadlines and `[reconcile]` settings (a TOML file; see
+    /// `crate::reconcile::ReconcileSettings`).
+    pub reconcile: Option<PathBuf>,
+    /// Local time of the daily reconciliation of the previous day, `HH:MM` (default 06:00).
+    pub reconcile_at: Option<String>,
+    /// Address of the finance console's HTTPS listener (off when absent).
+    pub console_listen: Option<SocketAddr>,
+    /// Issuer master TAC keys file.
+    pub keys: Option<PathBuf>,
+    /// Ingest.
+    #[serde(default)]
+    pub ingest: IngestFile,
+}
+
+/// The `[ingest]` table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestFile {
+    /// The hub's participant code as the sender of result files (default `HUB`).
+    pub hub_code: Option<String>,
+    /// Acceptance window: days back from the receipt (default 30).
+    pub window_days: Option<u32>,
+    /// Acceptance window: seconds ahead of the receipt (default 0).
+    pub ahead_seconds: Option<u32>,
+    /// Amount limits per scheme (`local`, `mohurd`, `mot`, `pboc`).
+    #[serde(default)]
+    pub limits: std::collections::BTreeMap<String, LimitFile>,
+}
+
+/// An `[ingest.limits.SCHEME]` table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitFile {
+    /// The largest debit, fen.
+    pub max_debit_fen: Option<i64>,
+    /// The largest load, fen.
+    pub max_load_fen: Option<i64>,
+}
+
+impl IngestFile {
+    /// The ingest configuration, defaults filled in (no keys: the caller loads them).
+    pub fn to_config(&self) -> Result<crate::ingest::IngestConfig, String> {
+        let mut c = crate::ingest::IngestConfig::default();
+        if let Some(code) = &self.hub_code {
+            c.hub_code = certs::ParticipantCode::new(code)
+                .map_err(|e| format!("[ingest] hub_code: {e}"))?
+                .as_str()
+                .to_string();
+        }
+        if let Some(d) = self.window_days {
+            c.window.back_days = d;
+        }
+        if let Some(s) = self.ahead_seconds {
+            c.window.ahead_seconds = s;
+        }
+        for (scheme, l) in &self.limits {
+            let s: card_standards::Scheme = scheme.parse().map_err(|_| {
+                format!("[ingest.limits.{scheme}]: expected local, mohurd, mot or pboc")
+            })?;
+            let mut limit = c.limits.of(s);
+            if let Some(v) = l.max_debit_fen {
+                limit.max_debit_fen = v;
+            }
+            if let Some(v) = l.max_load_fen {
+                limit.max_load_fen = v;
+            }
+            c.limits.set(s, limit);
+        }
+        Ok(c)
+    }
+}
+
+/// The `[delivery]` table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryFile {
+    /// First retry delay, milliseconds.
+    pub base_delay_ms: Option<u64>,
+    /// Longest retry delay, milliseconds.
+    pub max_delay_ms: Option<u64>,
+    /// Attempts before giving up.
+    pub max_attempts: Option<u32>,
+    /// Lease of a push in progress, milliseconds.
+    pub lease_ms: Option<u64>,
+    /// Poll interval, milliseconds.
+    pub poll_ms: Option<u64>,
+}
+
+impl DeliveryFile {
+    /// The delivery configuration, defaults filled in.
+    pub fn to_config(&self) -> DeliveryConfig {
+        let d = DeliveryConfig::default();
+        let ms = Duration::from_millis;
+        DeliveryConfig {
+            base_delay: self.base_delay_ms.map(ms).unwrap_or(d.base_delay),
+            max_delay: self.max_delay_ms.map(ms).unwrap_or(d.max_delay),
+            max_attempts: self.max_attempts.unwrap_or(d.max_attempts),
+            lease: self.lease_ms.map(ms).unwrap_or(d.lease),
+            poll: self.poll_ms.map(ms).unwrap_or(d.poll),
+        }
+    }
+}
+
+impl ServeFile {
+    /// Reads and parses a configuration file; the error names the file and what is wrong.
+    pub fn load(path: &Path) -> Result<ServeFile, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_file_parses_and_unknown_keys_are_refused() {
+        let file: ServeFile = toml::from_str(
+            "data_dir = \"/d\"\npki = \"/p\"\nlisten = \"127.0.0.1:9443\"\nmax_file_bytes = 10\n\
+             [delivery]\nbase_delay_ms = 100\nmax_attempts = 3\n",
+        )
+        .unwrap();
+        assert_eq!(file.listen, Some("127.0.0.1:9443".parse().unwrap()));
+        let d = file.delivery.to_config();
+        assert_eq!(d.base_delay, Duration::from_millis(100));
+        assert_eq!(d.max_attempts, 3);
+        assert_eq!(d.max_delay, DeliveryConfig::default().max_delay);
+        assert!(toml::from_str::<ServeFile>("listen_on = \"x\"").is_err());
+    }
+}

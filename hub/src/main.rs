@@ -1,0 +1,29 @@
+//! `hutong`: the interoperability hub for China's city transit cards.
+//!
+//! This file only parses the command line and turns the outcome into an exit code; every
+//! subcommand lives in [`hub::cli`].
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    // One crypto provider for rustls in the whole process (STACK.md, pitfall 1).
+    certs::install_default_provider();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,hub=info")),
+        )
+        .init();
+    let cli = hub::cli::Cli::parse();
+    match hub::cli::run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            hub::cli::exit_code_for(&err)
+        }
+    }
+}

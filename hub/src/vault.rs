@@ -1,0 +1,324 @@
+//! The file vault: where file contents live on disk, under `DATA_DIR/files/`.
+//!
+//! An upload is streamed into `files/tmp/` while its SHA-256 is computed, fsynced, then renamed
+//! to `files/in/<SENDER>/<sha256>` (outbound files: `files/out/<ADDRESSEE>/<sha256>`) and the
+//! folder fsynced, before the database row is written and the receipt sent. Content-addressed
+//! names make a rename after a crash harmless: the same content lands on the same name.
+
+use std::path::{Path, PathBuf};
+
+use aws_lc_rs::digest::{Context, SHA256};
+use bytes::Bytes;
+use tokio::fs::{self, File};
+use tokio::io::{AsyncWriteExt, BufWriter};
+
+use crate::seal::{SealKey, Sealer};
+use crate::store::Direction;
+
+/// Buffer between the network and the disk: few large writes instead of many small ones.
+const WRITE_BUFFER: usize = 1 << 20;
+
+/// Errors of the vault.
+#[derive(Debug, thiserror::Error)]
+pub enum VaultError {
+    /// A file system operation failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The content is larger than allowed.
+    #[error("the file is larger than the limit of {limit} bytes")]
+    TooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The body could not be read from the network.
+    #[error("reading the upload failed: {0}")]
+    Body(String),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> VaultError + '_ {
+    move |source| VaultError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Content in the vault's temporary area, hashed and synced, not yet in place.
+#[derive(Debug)]
+pub struct Staged {
+    path: PathBuf,
+    /// SHA-256, lower-case hex.
+    pub sha256: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// The content's seal (SM4-CMAC), when staged with a seal key.
+    pub seal: Option<String>,
+}
+
+impl Staged {
+    /// Removes staged content (blocking; for writers that gave up).
+    pub fn remove(self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// The vault of one data directory.
+#[derive(Debug, Clone)]
+pub struct Vault {
+    data_dir: PathBuf,
+}
+
+impl Vault {
+    /// Opens (creating the folders of) the vault in `data_dir`, and removes staging files a
+    /// crash left behind (only those older than a day: replicas sharing the folder may be
+    /// receiving into it right now).
+    pub fn open(data_dir: &Path) -> Result<Vault, VaultError> {
+        let tmp = data_dir.join("files").join("tmp");
+        std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
+        let day = std::time::Duration::from_secs(24 * 3600);
+        for entry in std::fs::read_dir(&tmp).map_err(io(&tmp))?.flatten() {
+            let stale = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > day);
+            if stale {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+        Ok(Vault {
+            data_dir: data_dir.to_path_buf(),
+        })
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// The absolute path of a stored file (`stored_path` is relative to the data directory).
+    pub fn path_of(&self, stored_path: &str) -> PathBuf {
+        self.data_dir.join(stored_path)
+    }
+
+    /// A new temporary file to stream into.
+    pub async fn stage(&self) -> Result<StageWriter, VaultError> {
+        self.stage_sealed(None).await
+    }
+
+    /// A new temporary file to stream into, computing the content's seal under `key` as it
+    /// goes.
+    pub async fn stage_sealed(&self, key: Option<&SealKey>) -> Result<StageWriter, VaultError> {
+        let mut random = [0u8; 12];
+        aws_lc_rs::rand::fill(&mut random).map_err(|_| VaultError::Body("no randomness".into()))?;
+        let path = self
+            .data_dir
+            .join("files")
+            .join("tmp")
+            .join(hex::encode(random));
+        let file = File::create(&path).await.map_err(io(&path))?;
+        Ok(StageWriter {
+            writer: BufWriter::with_capacity(WRITE_BUFFER, file),
+            path,
+            digest: Context::new(&SHA256),
+            bytes: 0,
+            sealer: key.map(Sealer::new),
+        })
+    }
+
+    /// Copies a local file into staging (for files the hub produces itself).
+    pub async fn stage_file(&self, source: &Path) -> Result<Staged, VaultError> {
+        self.stage_file_sealed(source, None).await
+    }
+
+    /// Copies a local file into staging, sealing it under `key` on the way.
+    pub async fn stage_file_sealed(
+        &self,
+        source: &Path,
+        key: Option<&SealKey>,
+    ) -> Result<Staged, VaultError> {
+        use tokio::io::AsyncReadExt;
+        let mut input = File::open(source).await.map_err(io(source))?;
+        let mut writer = self.stage_sealed(key).await?;
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = input.read(&mut buf).await.map_err(io(source))?;
+            if n == 0 {
+                break;
+            }
+            writer.write(&buf[..n], u64::MAX).await?;
+        }
+        writer.finish().await
+    }
+
+    /// Moves staged content to its place for `owner` (sender or addressee) and returns its
+    /// `stored_path`. Durable when this returns (file and folder fsynced).
+    pub async fn commit(
+        &self,
+        staged: Staged,
+        direction: Direction,
+        owner: &str,
+    ) -> Result<String, VaultError> {
+        let relative = format!("files/{}/{owner}/{}", direction.as_str(), staged.sha256);
+        let target = self.data_dir.join(&relative);
+        let dir = target.parent().unwrap_or(&self.data_dir).to_path_buf();
+        fs::create_dir_all(&dir).await.map_err(io(&dir))?;
+        fs::rename(&staged.path, &target)
+            .await
+            .map_err(io(&target))?;
+        sync_dir(&dir).await?;
+        Ok(relative)
+    }
+
+    /// A new file in the staging area to write into synchronously (from a blocking thread),
+    /// hashing and sealing as it goes; [`HashingWriter::finish`] makes it [`Staged`].
+    pub fn stage_blocking(&self, key: Option<&SealKey>) -> Result<HashingWriter, VaultError> {
+        let mut random = [0u8; 12];
+        aws_lc_rs::rand::fill(&mut random).map_err(|_| VaultError::Body("no randomness".into()))?;
+        let path = self
+            .data_dir
+            .join("files")
+            .join("tmp")
+            .join(hex::encode(random));
+        let file = std::fs::File::create(&path).map_err(io(&path))?;
+        Ok(HashingWriter {
+            out: std::io::BufWriter::with_capacity(WRITE_BUFFER, file),
+            path,
+            digest: Context::new(&SHA256),
+            bytes: 0,
+            sealer: key.map(Sealer::new),
+        })
+    }
+
+    /// Throws staged content away (a duplicate, or a refused upload).
+    pub async fn discard(&self, staged: Staged) {
+        let _ = fs::remove_file(&staged.path).await;
+    }
+}
+
+/// Streams content into the staging area, hashing as it goes.
+pub struct StageWriter {
+    writer: BufWriter<File>,
+    path: PathBuf,
+    digest: Context,
+    bytes: u64,
+    sealer: Option<Sealer>,
+}
+
+impl std::fmt::Debug for StageWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StageWriter")
+            .field("path", &self.path)
+            .field("bytes", &self.bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StageWriter {
+    /// Appends a chunk; refuses to grow past `limit` bytes (the partial file is removed).
+    pub async fn write(&mut self, chunk: &[u8], limit: u64) -> Result<(), VaultError> {
+        self.bytes += chunk.len() as u64;
+        if self.bytes > limit {
+            let _ = fs::remove_file(&self.path).await;
+            return Err(VaultError::TooLarge { limit });
+        }
+        self.digest.update(chunk);
+        if let Some(s) = &mut self.sealer {
+            s.update(chunk);
+        }
+        self.writer.write_all(chunk).await.map_err(io(&self.path))
+    }
+
+    /// Appends a network chunk.
+    pub async fn write_bytes(&mut self, chunk: Bytes, limit: u64) -> Result<(), VaultError> {
+        self.write(&chunk, limit).await
+    }
+
+    /// Flushes and fsyncs; the content is then staged.
+    pub async fn finish(mut self) -> Result<Staged, VaultError> {
+        self.writer.flush().await.map_err(io(&self.path))?;
+        self.writer
+            .get_ref()
+            .sync_all()
+            .await
+            .map_err(io(&self.path))?;
+        Ok(Staged {
+            path: self.path,
+            sha256: hex::encode(self.digest.finish()),
+            bytes: self.bytes,
+            seal: self.sealer.map(Sealer::finish),
+        })
+    }
+
+    /// Gives up: removes the partial file.
+    pub async fn abort(self) {
+        let _ = fs::remove_file(&self.path).await;
+    }
+}
+
+/// A synchronous writer into the staging area that hashes (and seals) what it writes.
+pub struct HashingWriter {
+    out: std::io::BufWriter<std::fs::File>,
+    path: PathBuf,
+    digest: Context,
+    bytes: u64,
+    sealer: Option<Sealer>,
+}
+
+impl std::fmt::Debug for HashingWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HashingWriter")
+            .field("path", &self.path)
+            .field("bytes", &self.bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::io::Write for HashingWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.out.write(buf)?;
+        self.digest.update(&buf[..n]);
+        if let Some(s) = &mut self.sealer {
+            s.update(&buf[..n]);
+        }
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+impl HashingWriter {
+    /// Flushes and fsyncs; the content is then staged.
+    pub fn finish(mut self) -> Result<Staged, VaultError> {
+        use std::io::Write as _;
+        self.out.flush().map_err(io(&self.path))?;
+        self.out.get_ref().sync_all().map_err(io(&self.path))?;
+        Ok(Staged {
+            path: self.path,
+            sha256: hex::encode(self.digest.finish()),
+            bytes: self.bytes,
+            seal: self.sealer.map(Sealer::finish),
+        })
+    }
+
+    /// Gives up: removes the partial file.
+    pub fn abort(self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+async fn sync_dir(dir: &Path) -> Result<(), VaultError> {
+    let d = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || std::fs::File::open(&d).and_then(|f| f.sync_all()))
+        .await
+        .map_err(|e| VaultError::Body(e.to_string()))?
+        .map_err(io(dir))
+}

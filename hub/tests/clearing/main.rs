@@ -1,0 +1,8 @@
+//! Settlement windows, clearing and the scheduler, on SQLite and PostgreSQL. One module per
+//! topic.
+
+mod both;
+mod cli;
+mod outbound;
+mod scheduler;
+mod window;

@@ -1,0 +1,136 @@
+//! Outbound packages (下发包) of a closed window, read back with the adapters.
+
+use std::io::BufReader;
+
+use adapters::{Format, ReadOptions};
+use card_standards::{CodeTables, Scheme};
+use hub::clearing::{self, ClearingSettings};
+use hub::store::testing::TestDb;
+use hub::store::{NewParticipant, ParticipantScheme, Timestamp};
+use hub::vault::Vault;
+
+use crate::window::{day, file_in_city};
+
+#[tokio::test]
+async fn each_issuer_side_participant_gets_its_cards_records_in_its_own_format_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::sqlite(dir.path()).await.unwrap();
+    for (code, kind) in [
+        ("QD", ParticipantScheme::Scheme(Scheme::Local)),
+        ("MOT", ParticipantScheme::Scheme(Scheme::Mot)),
+        ("RZ", ParticipantScheme::Partner),
+    ] {
+        db.store
+            .add_participant(&NewParticipant {
+                code: certs::ParticipantCode::new(code).unwrap(),
+                scheme: kind,
+                name: code.into(),
+                endpoint: None,
+                endpoint_ca_pem: None,
+                endpoint_cert_path: None,
+                endpoint_key_path: None,
+            })
+            .await
+            .unwrap();
+    }
+    let received = Timestamp::from_datetime(
+        chrono::DateTime::parse_from_rfc3339("2026-11-21T09:00:00Z")
+            .unwrap()
+            .into(),
+    );
+    // At QD: two Beijing T-Union cards (→ MOT) and one on-us local card (→ nobody).
+    file_in_city(
+        &received_store(&db),
+        "QD",
+        received,
+        "accepted",
+        &[
+            ("MOT", "QD", "mot", "bus", "purchase", 200),
+            ("MOT", "QD", "mot", "metro", "purchase", 300),
+        ],
+        "1100",
+    )
+    .await;
+    file_in_city(
+        &received_store(&db),
+        "QD",
+        received,
+        "accepted",
+        &[("QD", "QD", "local", "bus", "purchase", 100)],
+        "2660",
+    )
+    .await;
+    // At RZ: a Qingdao local card (→ QD).
+    file_in_city(
+        &received_store(&db),
+        "RZ",
+        received,
+        "accepted",
+        &[("QD", "RZ", "local", "ferry", "purchase", 800)],
+        "2660",
+    )
+    .await;
+
+    let settings = ClearingSettings::default();
+    let now = Timestamp::from_datetime(
+        chrono::DateTime::parse_from_rfc3339("2026-11-22T00:00:00Z")
+            .unwrap()
+            .into(),
+    );
+    clearing::close_window(&db.store, &settings, day(21), now, false)
+        .await
+        .unwrap();
+    let vault = Vault::open(dir.path()).unwrap();
+    let out = hub::outbound::produce_packages(&db.store, &vault, day(21), "HUB", None)
+        .await
+        .unwrap();
+    let names: Vec<_> = out
+        .iter()
+        .map(|o| (o.participant.as_str(), o.name.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            ("MOT", "OUT_2026-11-21_MOT.dat"),
+            ("QD", "OUT_2026-11-21_QD.csv")
+        ]
+    );
+
+    let read = |path: &std::path::Path, format: Format| {
+        let f = BufReader::new(std::fs::File::open(path).unwrap());
+        let mut stream = adapters::open(
+            format,
+            f,
+            ReadOptions {
+                file: "pkg",
+                tables: CodeTables::builtin(),
+            },
+        )
+        .unwrap();
+        let txs: Vec<_> = stream.by_ref().map(|r| r.unwrap()).collect();
+        stream.finish().unwrap();
+        txs
+    };
+    let mot = read(out[0].path.as_ref().unwrap(), Format::Mot);
+    assert_eq!(
+        mot.iter().map(|t| t.amount_fen).collect::<Vec<_>>(),
+        vec![200, 300]
+    );
+    assert!(mot.iter().all(|t| t.scheme == Scheme::Mot));
+    let qd = read(out[1].path.as_ref().unwrap(), Format::LocalCsv);
+    assert_eq!(qd.len(), 1);
+    assert_eq!(qd[0].amount_fen, 800);
+    assert_eq!(qd[0].acceptance.acquirer, "RZ");
+
+    let again = hub::outbound::produce_packages(&db.store, &vault, day(21), "HUB", None)
+        .await
+        .unwrap();
+    assert!(
+        again.is_empty(),
+        "a package is produced once per window and participant"
+    );
+}
+
+fn received_store(db: &TestDb) -> hub::store::Store {
+    db.store.clone()
+}

@@ -1,0 +1,222 @@
+use super::{hutong, json};
+
+const COMPOSITE: &[&str] = &[
+    "crypto",
+    "purchase",
+    "--alg",
+    "3des",
+    "--dpk",
+    "A338D92A10C8285411E761445C831C22",
+    "--dtk",
+    "CAA6025290114BFCC3C9043F70F7A07A",
+    "--random",
+    "9AC87503",
+    "--card-seq",
+    "0",
+    "--terminal-seq",
+    "1",
+    "--amount",
+    "7223",
+    "--type",
+    "09",
+    "--terminal",
+    "000000000001",
+    "--datetime",
+    "20110919204812",
+    "--auth-code",
+    "8588D32B7688D32B76",
+];
+
+#[test]
+fn purchase_reproduces_the_real_changsha_composite_purchase() {
+    let v = json(&hutong(COMPOSITE));
+    assert_eq!(v["session_key"], "45B5E6403E9995A8");
+    assert_eq!(v["mac1"], "303D735D");
+    assert_eq!(v["mac2"], "350AC480");
+    assert_eq!(v["tac"], "44A8E04A");
+}
+
+#[test]
+fn load_reproduces_the_real_changsha_load() {
+    let v = json(&hutong(&[
+        "crypto",
+        "load",
+        "--alg",
+        "3des",
+        "--dlk",
+        "374598B5C0B0EAE1E1D06609AC5BB369",
+        "--dtk",
+        "CAA6025290114BFCC3C9043F70F7A07A",
+        "--random",
+        "CDEF4F20",
+        "--card-seq",
+        "0",
+        "--balance",
+        "0",
+        "--amount",
+        "7223",
+        "--type",
+        "02",
+        "--terminal",
+        "000001000050",
+        "--datetime",
+        "20140825103100",
+    ]));
+    assert_eq!(v["session_key"], "3C05F429713D0188");
+    assert_eq!(v["mac1"], "06B1BEF5");
+    assert_eq!(v["mac2"], "0641DCD8");
+    assert_eq!(v["tac"], "ED0F8755");
+}
+
+#[test]
+fn diversify_with_two_factors_equals_two_single_steps() {
+    let master = "11223344556677888877665544332211";
+    let one = json(&hutong(&[
+        "crypto",
+        "diversify",
+        "--alg",
+        "3des",
+        "--master",
+        master,
+        "--factor",
+        "0000000000002660",
+    ]));
+    let key1 = one["key"].as_str().unwrap().to_string();
+    let two = json(&hutong(&[
+        "crypto",
+        "diversify",
+        "--alg",
+        "3des",
+        "--master",
+        &key1,
+        "--factor",
+        "4100000089999985",
+    ]));
+    let both = json(&hutong(&[
+        "crypto",
+        "diversify",
+        "--alg",
+        "3des",
+        "--master",
+        master,
+        "--factor",
+        "0000000000002660",
+        "--factor",
+        "4100000089999985",
+    ]));
+    assert_eq!(both["key"], two["key"]);
+    assert_ne!(both["key"], one["key"]);
+}
+
+#[test]
+fn mac_uses_single_des_for_8_byte_keys_and_the_retail_mac_for_16() {
+    // Cross-checked with `openssl enc -des-cbc/-des-ecb -provider legacy`.
+    let single = json(&hutong(&[
+        "crypto",
+        "mac",
+        "--alg",
+        "3des",
+        "--key",
+        "0123456789ABCDEF",
+        "--data",
+        "",
+    ]));
+    assert_eq!(single["mac"], "CAEE534C");
+    let retail = json(&hutong(&[
+        "crypto",
+        "mac",
+        "--alg",
+        "3des",
+        "--key",
+        "0123456789ABCDEFFEDCBA9876543210",
+        "--data",
+        "4E6F772069732074",
+    ]));
+    assert_eq!(retail["mac_full"], "54C077EC710A06CB");
+}
+
+#[test]
+fn wrong_input_exits_2_naming_the_argument() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &[
+                "crypto",
+                "mac",
+                "--alg",
+                "sm4",
+                "--key",
+                "0123456789ABCDEF",
+                "--data",
+                "00",
+            ],
+            "--key",
+        ),
+        (
+            &[
+                "crypto",
+                "mac",
+                "--alg",
+                "3des",
+                "--key",
+                "0123456789ABCDE",
+                "--data",
+                "00",
+            ],
+            "--key",
+        ),
+        (
+            &[
+                "crypto",
+                "mac",
+                "--alg",
+                "aes",
+                "--key",
+                "0123456789ABCDEF",
+                "--data",
+                "00",
+            ],
+            "--alg",
+        ),
+        (
+            &[
+                "crypto",
+                "diversify",
+                "--alg",
+                "3des",
+                "--master",
+                "11223344556677888877665544332211",
+                "--factor",
+                "00",
+            ],
+            "--factor",
+        ),
+    ];
+    for (args, named) in cases {
+        let out = hutong(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(named), "{args:?}: {err}");
+    }
+    let mut bad_date = COMPOSITE.to_vec();
+    let i = bad_date
+        .iter()
+        .position(|a| *a == "20110919204812")
+        .unwrap();
+    bad_date[i] = "20110931204812";
+    let out = hutong(&bad_date);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--datetime"));
+}
+
+#[test]
+fn bench_tac_runs_and_reports_both_algorithms() {
+    let out = hutong(&["bench", "tac", "--seconds", "0", "--no-openssl"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.lines().any(|l| l.starts_with("3des")), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("sm4")), "{text}");
+}

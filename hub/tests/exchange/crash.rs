@@ -1,0 +1,200 @@
+//! The real `hutong serve` binary, killed with SIGKILL right after it sent a receipt.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use certs::{KeySource, ParticipantCode, Pki, Validity};
+use hub::client::HubClient;
+use hub::store::DbTarget;
+use hub::store::testing::TestDb;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// How to tell `hutong serve` its settings.
+enum Settings<'a> {
+    Flags,
+    ConfigFile(&'a std::path::Path),
+}
+
+/// Starts `hutong serve` and returns it with its URL (read from its first line of output).
+async fn serve(
+    data: &std::path::Path,
+    pki: &std::path::Path,
+    db: &DbTarget,
+    settings: Settings<'_>,
+) -> (Child, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hutong"));
+    cmd.arg("serve")
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true);
+    let database = match db {
+        DbTarget::Url(url) => Some(url.clone()),
+        DbTarget::DataDir(_) => None,
+    };
+    match settings {
+        Settings::Flags => {
+            cmd.args(["--listen", "127.0.0.1:0", "--pki"])
+                .arg(pki)
+                .arg("--data-dir")
+                .arg(data);
+            if let Some(url) = &database {
+                cmd.args(["--database", url]);
+            }
+        }
+        Settings::ConfigFile(path) => {
+            let mut toml = format!(
+                "data_dir = {:?}\npki = {:?}\nlisten = \"127.0.0.1:0\"\nmax_file_bytes = 100000000\n",
+                data.display().to_string(),
+                pki.display().to_string()
+            );
+            if let Some(url) = &database {
+                toml.push_str(&format!("database = {url:?}\n"));
+            }
+            toml.push_str("[delivery]\nbase_delay_ms = 1000\n");
+            std::fs::write(path, toml).unwrap();
+            cmd.arg("--config").arg(path);
+        }
+    }
+    let mut child = cmd.spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .expect("the server starts within 30 s")
+        .unwrap()
+        .expect("a first line");
+    let url = line
+        .strip_prefix("hutong listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    // Keep reading the server's stdout so that it can never block on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, url)
+}
+
+#[tokio::test]
+async fn a_file_survives_sigkill_of_the_server_right_after_its_receipt() {
+    certs::install_default_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::init(&dir.path().join("pki"), "Crash test CA", 30).unwrap();
+    pki.issue_server(&["127.0.0.1".into()], Validity::days(30).unwrap())
+        .unwrap();
+    let issued = pki
+        .issue_participant(
+            &ParticipantCode::new("RIZHAO").unwrap(),
+            KeySource::Generate,
+            Validity::days(30).unwrap(),
+        )
+        .unwrap();
+    let data = dir.path().join("data");
+    let db = TestDb::from_env(&data).await.unwrap();
+    db.store
+        .add_participant(&crate::store::participant("RIZHAO", None))
+        .await
+        .unwrap();
+    let key = issued.key_pem.unwrap();
+    let ca = pki.ca_pem().unwrap();
+    let content: Vec<u8> = (0..2_000_000u32).map(|i| (i % 251) as u8).collect();
+    let local = dir.path().join("TX-crash.dat");
+    std::fs::write(&local, &content).unwrap();
+
+    let (mut child, url) = serve(&data, pki.dir(), &db.target, Settings::Flags).await;
+    // Upload with the real `hutong upload`.
+    let creds = dir.path().join("creds");
+    std::fs::create_dir_all(&creds).unwrap();
+    for (name, text) in [
+        ("c.crt", &issued.cert_pem),
+        ("c.key", &key),
+        ("ca.crt", &ca),
+    ] {
+        std::fs::write(creds.join(name), text).unwrap();
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_hutong"))
+        .args(["upload", "--hub", &url, "--cert"])
+        .arg(creds.join("c.crt"))
+        .arg("--key")
+        .arg(creds.join("c.key"))
+        .arg("--ca")
+        .arg(creds.join("ca.crt"))
+        .arg(&local)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(60), out)
+        .await
+        .expect("the upload finishes within 60 s")
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let receipt: hub::http::Receipt = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(receipt.bytes, 2_000_000);
+    child.start_kill().unwrap(); // SIGKILL, no chance to flush anything
+    let status = child.wait().await.unwrap();
+    assert!(!status.success());
+
+    // Restart, this time from a configuration file.
+    let config = dir.path().join("hutong.toml");
+    let (mut child, url) = serve(&data, pki.dir(), &db.target, Settings::ConfigFile(&config)).await;
+    let client = HubClient::new(
+        &url,
+        issued.cert_pem.as_bytes(),
+        key.as_bytes(),
+        ca.as_bytes(),
+    )
+    .unwrap();
+    let listed = client.list(Some("in")).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].file_id, receipt.file_id);
+    assert_eq!(listed[0].sha256, receipt.sha256);
+    let back = dir.path().join("back.dat");
+    client.download(&listed[0], &back).await.unwrap();
+    assert_eq!(std::fs::read(&back).unwrap(), content);
+    // And the same upload is still recognised as a repeat.
+    let again = client.upload(&local).await.unwrap();
+    assert!(!again.new);
+    assert_eq!(again.receipt.file_id, receipt.file_id);
+    // A file the hub (another process on the same data) addresses to us: `hutong fetch` gets it.
+    let vault = hub::vault::Vault::open(&data).unwrap();
+    let statement = dir.path().join("stmt.xml");
+    std::fs::write(&statement, b"<statement/>").unwrap();
+    hub::delivery::deposit_outbound(&db.store, &vault, "RIZHAO", "stmt.xml", &statement, None)
+        .await
+        .unwrap();
+    let inbox = dir.path().join("inbox");
+    let fetch = |inbox: std::path::PathBuf| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hutong"));
+        cmd.args(["fetch", "--hub", &url, "--cert"])
+            .arg(creds.join("c.crt"))
+            .arg("--key")
+            .arg(creds.join("c.key"))
+            .arg("--ca")
+            .arg(creds.join("ca.crt"))
+            .arg("--out")
+            .arg(inbox);
+        cmd
+    };
+    let out = tokio::time::timeout(Duration::from_secs(60), fetch(inbox.clone()).output())
+        .await
+        .expect("fetch finishes within 60 s")
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(inbox.join("stmt.xml")).unwrap(),
+        b"<statement/>"
+    );
+    let out = tokio::time::timeout(Duration::from_secs(60), fetch(inbox.clone()).output())
+        .await
+        .expect("fetch finishes within 60 s")
+        .unwrap();
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty(), "nothing new the second time");
+    child.start_kill().unwrap();
+    let _ = child.wait().await;
+}
