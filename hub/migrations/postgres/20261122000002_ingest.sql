@@ -75,6 +75,7 @@ CREATE TABLE rejections (
     terminal     TEXT,
     terminal_seq BIGINT,
     amount_fen   BIGINT,
+    balance_before_fen BIGINT,
     tx_time      TIMESTAMP,
     duplicate_of BIGINT REFERENCES records (id),
     raw          TEXT,

@@ -91,6 +91,7 @@ CREATE TABLE rejections (
     terminal     TEXT,
     terminal_seq INTEGER,
     amount_fen   INTEGER,
+    balance_before_fen INTEGER,
     tx_time      TEXT,
     duplicate_of INTEGER REFERENCES records (id),
     raw          TEXT,

@@ -83,6 +83,9 @@ pub enum IngestError {
     /// Depositing an output failed.
     #[error(transparent)]
     Deposit(#[from] crate::delivery::DepositError),
+    /// A partner's result file, handed to reconciliation, could not be processed.
+    #[error(transparent)]
+    Results(#[from] Box<crate::reconcile::ReconcileError>),
 }
 
 /// The outcome of ingesting one file, as `hutong ingest` prints it.
@@ -223,6 +226,21 @@ impl Ingestor {
             return Ok(None);
         }
         let sender = file.sender.clone().unwrap_or_default();
+        // A partner's result file is reconciliation's to read, not a transaction file.
+        if crate::reconcile::results::looks_like_results(&self.vault, &file.stored_path)
+            .map_err(|e| IngestError::Io(format!("file {file_id}: {e}")))?
+        {
+            let outcome = crate::reconcile::ingest_results(
+                &self.store,
+                &self.vault,
+                file_id,
+                crate::store::Timestamp::now(),
+            )
+            .await
+            .map_err(Box::new)?;
+            tracing::info!(file_id, ?outcome, "result file stored for reconciliation");
+            return Ok(None);
+        }
         let mut tx = self.store.begin().await?;
         if !claim_for_ingest(&mut tx, file_id).await? {
             tx.rollback().await?;

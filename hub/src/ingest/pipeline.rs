@@ -240,6 +240,7 @@ fn run_blacklist(
                             terminal: None,
                             terminal_seq: None,
                             amount_fen: None,
+                            balance_before_fen: None,
                             tx_time: Some(entry.effective),
                         }),
                         raw: raw_text(stream.raw_record()),

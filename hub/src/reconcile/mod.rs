@@ -31,7 +31,7 @@
 
 pub mod jobs;
 mod resolve;
-mod results;
+pub(crate) mod results;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;

@@ -37,7 +37,7 @@ pub enum ResultsOutcome {
 }
 
 /// Whether the stored file `stored_path` starts like a result file.
-fn looks_like_results(vault: &Vault, stored_path: &str) -> std::io::Result<bool> {
+pub(crate) fn looks_like_results(vault: &Vault, stored_path: &str) -> std::io::Result<bool> {
     let mut head = [0u8; 1024];
     let mut f = std::fs::File::open(vault.path_of(stored_path))?;
     let mut n = 0;

@@ -339,7 +339,7 @@ fn sent_row(r: SentDbRow) -> StoreResult<SentRow> {
     })
 }
 
-const SENT_COLUMNS: &str = "r.id, r.file_id, r.scheme, r.issuer_code, r.city_code, r.card_serial, r.card_seq, r.kind, r.terminal, r.terminal_seq, r.amount_fen, r.acquirer";
+const SENT_COLUMNS: &str = "r.id, r.file_id, r.scheme, r.issuer_code, r.city_code, r.card_serial, CAST(r.card_seq AS BIGINT) AS card_seq, r.kind, r.terminal, r.terminal_seq, r.amount_fen, r.acquirer";
 
 impl Store {
     /// The records behind the outbound package day `day`'s window sent `partner` (its cards'
@@ -522,7 +522,7 @@ struct AuditRow {
     tac_status: String,
 }
 
-const AUDIT_COLUMNS: &str = "r.id, r.scheme, r.issuer_code, r.city_code, r.card_serial, r.kind, r.card_seq, r.balance_before_fen, r.amount_fen, r.tx_time, r.terminal, r.terminal_seq, r.acquirer, r.issuer_participant, r.tac_status";
+const AUDIT_COLUMNS: &str = "r.id, r.scheme, r.issuer_code, r.city_code, r.card_serial, r.kind, CAST(r.card_seq AS BIGINT) AS card_seq, r.balance_before_fen, r.amount_fen, r.tx_time, r.terminal, r.terminal_seq, r.acquirer, r.issuer_participant, r.tac_status";
 
 /// The stored record query the card audit streams: every record of the cards that have a
 /// record in day `day`'s window (every record when `None`), ordered by card.
@@ -665,21 +665,71 @@ pub struct WindowRecordTime {
     pub scheme: String,
 }
 
-/// The card events of records that ingest **rejected** (R02 TAC, R03 duplicate, R04
-/// blacklisted…), per card, for the cards with a record in day `day`'s window (every card when
-/// `None`): a rejected record still used a card counter, so the gap
-/// check must count it or it reports gaps nobody injected (docs/simulate.md).
-///
-/// Ingest (issue 5's hub side) keeps rejected records in a table of its own that is not on
-/// this branch yet: until it lands this returns nothing, and a card with a rejected record in
-/// its history may show a `counter_gap` where the rejected record sits. At the merge, this is
-/// the one place to write the query (same columns as the audit's, `record_id` negated so that
-/// findings never name a rejected record as a stored one).
+/// The card events of records that ingest **rejected** with every fact the audit needs (R01
+/// no route, R02 TAC, R04 blacklisted, R05 amount, R06 time…), per card: a rejected record
+/// still used a card counter and moved the card's balance, so the gap and balance-chain checks
+/// must count it or they report gaps nobody injected (docs/simulate.md). Duplicates (`R03`)
+/// are left out: they repeat a stored record's counter. With `day`, only the rejections of
+/// files in that window or earlier ones are read. Record ids are negated (`-rejections.id`) so
+/// that a finding never names a rejected record as a stored one.
 pub async fn rejected_card_events(
-    _store: &Store,
-    _day: Option<NaiveDate>,
+    store: &Store,
+    day: Option<NaiveDate>,
 ) -> StoreResult<std::collections::HashMap<CardKey, Vec<CardEvent>>> {
-    Ok(std::collections::HashMap::new())
+    type Row = (
+        i64,
+        String,
+        String,
+        String,
+        String,
+        String,
+        i64,
+        i64,
+        i64,
+        NaiveDateTime,
+        String,
+        i64,
+        String,
+    );
+    let sql = "SELECT -j.id, j.scheme, j.issuer_code, j.city_code, j.card_serial, j.kind, \
+         CAST(j.card_seq AS BIGINT), CAST(j.balance_before_fen AS BIGINT), \
+         CAST(j.amount_fen AS BIGINT), j.tx_time, j.terminal, CAST(j.terminal_seq AS BIGINT), \
+         COALESCE(f.sender, '') \
+         FROM rejections j JOIN files f ON f.id = j.file_id \
+         WHERE j.code <> 'R03' AND j.scheme IS NOT NULL AND j.card_seq IS NOT NULL \
+         AND j.kind IS NOT NULL AND j.balance_before_fen IS NOT NULL AND j.amount_fen IS NOT NULL \
+         AND j.tx_time IS NOT NULL AND j.terminal IS NOT NULL AND j.terminal_seq IS NOT NULL \
+         AND ($1 IS NULL OR f.window_day IS NULL OR f.window_day <= $1)";
+    let day = day.map(day_text);
+    let rows: Vec<Row> = on_db!(store, pool => {
+        sqlx::query_as(sql).bind(day).fetch_all(pool).await?
+    });
+    let mut out: std::collections::HashMap<CardKey, Vec<CardEvent>> =
+        std::collections::HashMap::new();
+    for r in rows {
+        let event = CardEvent {
+            record_id: r.0,
+            kind: r
+                .5
+                .parse::<TxKind>()
+                .map_err(|e| corrupt("rejections.kind", e))?,
+            card_seq: u16::try_from(r.6).map_err(|e| corrupt("rejections.card_seq", e))?,
+            balance_before_fen: r.7,
+            amount_fen: r.8,
+            tx_time: r.9,
+            terminal: r.10,
+            terminal_seq: u32::try_from(r.11).map_err(|e| corrupt("rejections.terminal_seq", e))?,
+            acquirer: r.12,
+        };
+        let card = CardKey {
+            scheme: r.1,
+            issuer_code: r.2,
+            city_code: r.3,
+            card_serial: r.4,
+        };
+        out.entry(card).or_default().push(event);
+    }
+    Ok(out)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -195,6 +195,9 @@ pub struct RejectedKey {
     pub terminal_seq: Option<i64>,
     /// Amount (transactions only).
     pub amount_fen: Option<i64>,
+    /// Balance before the transaction (transactions only): lets the card audit chain
+    /// balances across a rejected record.
+    pub balance_before_fen: Option<i64>,
     /// Transaction time, or a blacklist entry's effective time.
     pub tx_time: Option<NaiveDateTime>,
 }
@@ -212,6 +215,7 @@ impl RejectedKey {
             terminal: Some(tx.terminal.to_string()),
             terminal_seq: Some(i64::from(tx.terminal_seq)),
             amount_fen: Some(tx.amount_fen),
+            balance_before_fen: Some(tx.balance_before_fen),
             tx_time: Some(tx.tx_time),
         }
     }
@@ -320,7 +324,7 @@ pub struct RecordEncoder {
 /// The columns of a rejection in `COPY` order (PostgreSQL).
 const REJECTION_COPY_COLUMNS: &str = "file_id, record_no, code, field, reason, scheme, \
      issuer_code, city_code, card_serial, card_seq, kind, terminal, terminal_seq, amount_fen, \
-     tx_time, raw";
+     balance_before_fen, tx_time, raw";
 
 /// The record columns both backends insert (SQLite computes the rest from the key).
 const RECORD_COLUMNS_PG: &str = "record_no, natural_key, scheme, issuer_code, city_code, \
@@ -565,6 +569,11 @@ impl RecordEncoder {
                     None => o.extend_from_slice(b"\\N"),
                 }
                 o.push(b'\t');
+                match k.and_then(|k| k.balance_before_fen) {
+                    Some(v) => copy_num(o, v),
+                    None => o.extend_from_slice(b"\\N"),
+                }
+                o.push(b'\t');
                 match k.and_then(|k| k.tx_time) {
                     Some(t) => {
                         let mut s = String::new();
@@ -607,9 +616,9 @@ macro_rules! insert_rejection_query {
         let k = $r.key.as_ref();
         sqlx::query(
             "INSERT INTO rejections (file_id, record_no, code, field, reason, scheme, issuer_code, \
-             city_code, card_serial, card_seq, kind, terminal, terminal_seq, amount_fen, tx_time, \
-             duplicate_of, raw) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-             $14, $15, $16, $17)",
+             city_code, card_serial, card_seq, kind, terminal, terminal_seq, amount_fen, \
+             balance_before_fen, tx_time, duplicate_of, raw) VALUES ($1, $2, $3, $4, $5, $6, $7, \
+             $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
         )
         .bind($file_id)
         .bind(i64::try_from($r.record_no).unwrap_or(i64::MAX))
@@ -625,6 +634,7 @@ macro_rules! insert_rejection_query {
         .bind(k.and_then(|k| k.terminal.clone()))
         .bind(k.and_then(|k| k.terminal_seq))
         .bind(k.and_then(|k| k.amount_fen))
+        .bind(k.and_then(|k| k.balance_before_fen))
         .bind(k.and_then(|k| k.tx_time))
         .bind($dup)
         .bind(&$r.raw)
@@ -818,6 +828,7 @@ fn duplicate_rejection(
             terminal: Some(k.terminal.to_string()),
             terminal_seq: Some(i64::from(k.terminal_seq)),
             amount_fen: Some(amount),
+            balance_before_fen: None,
             tx_time: NaiveDateTime::parse_from_str(tx_time, "%Y-%m-%d %H:%M:%S").ok(),
         }),
         raw: None,

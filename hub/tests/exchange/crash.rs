@@ -156,6 +156,21 @@ async fn a_file_survives_sigkill_of_the_server_right_after_its_receipt() {
     let again = client.upload(&local).await.unwrap();
     assert!(!again.new);
     assert_eq!(again.receipt.file_id, receipt.file_id);
+    // The server's ingest worker reads the upload (not a transaction file: rejected F01) and
+    // puts its result in our outbox; wait for that so the fetches below see a settled outbox.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let f = db.store.file(receipt.file_id).await.unwrap().unwrap();
+        let pending = db.store.files_pending_outputs(1).await.unwrap();
+        if f.status != hub::store::FileStatus::Received && pending.is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "ingest did not finish the upload"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     // A file the hub (another process on the same data) addresses to us: `hutong fetch` gets it.
     let vault = hub::vault::Vault::open(&data).unwrap();
     let statement = dir.path().join("stmt.xml");

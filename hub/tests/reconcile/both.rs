@@ -22,6 +22,7 @@ on_both_backends!(
     silence_past_a_deadline_concedes_and_the_default_outcome_becomes_an_adjustment,
     a_missing_record_is_resent_once_then_disputed_if_still_missing,
     a_result_file_that_lies_about_its_sender_or_totals_is_refused_whole,
+    a_rejected_record_fills_the_counter_gap_it_would_otherwise_leave,
 );
 
 fn by_type(items: &[Discrepancy]) -> BTreeMap<T, Vec<&Discrepancy>> {
@@ -640,4 +641,67 @@ async fn a_result_file_that_lies_about_its_sender_or_totals_is_refused_whole(sto
     assert!(
         matches!(a, ResultsOutcome::Stored(ref i) if i.results == 8 && i.declared_count == Some(8))
     );
+}
+
+/// Card 31's second tap was rejected by ingest (R02, a TAC that does not verify) but still used
+/// counter 2 and took 100 fen: no gap and no broken balance chain. Card 32 has the same taps
+/// with nothing stored for counter 2: a gap.
+async fn a_rejected_record_fills_the_counter_gap_it_would_otherwise_leave(store: Store) {
+    use hub::store::{NewRejection, RecordEncoder, RejectedKey, store_batches};
+    let dir = tempfile::tempdir().unwrap();
+    let vault = hub::vault::Vault::open(dir.path()).unwrap();
+    crate::data::participants(&store).await;
+    let tap = |card, seq, before| Rec::local(card, seq, before, 100, u32::from(seq));
+    let (file_id, _) = crate::data::file_and_id(
+        &store,
+        "RZ",
+        at("2026-11-21T10:00:00Z"),
+        &[
+            tap(31, 1, 1_000),
+            tap(31, 3, 800),
+            tap(32, 1, 1_000),
+            tap(32, 3, 800),
+        ],
+    )
+    .await;
+    let mut encoder = RecordEncoder::new(store.backend(), true, file_id);
+    encoder.rejected(NewRejection {
+        record_no: 5,
+        code: "R02",
+        field: Some("tac".into()),
+        reason: "the TAC does not verify".into(),
+        key: Some(RejectedKey::of_tx(&tap(31, 2, 900).canonical())),
+        raw: None,
+    });
+    let (send, mut recv) = tokio::sync::mpsc::channel(1);
+    send.send(encoder.take()).await.unwrap();
+    drop(send);
+    let mut tx = store.begin().await.unwrap();
+    store_batches(&mut tx, file_id, &mut recv).await.unwrap();
+    tx.commit().await.unwrap();
+
+    close(&store, &vault, 21, at(NOW)).await;
+    let s = ReconcileSettings::default();
+    reconcile::reconcile_day(&store, &vault, &s, day(21), at(NOW), None)
+        .await
+        .unwrap();
+    let all = store
+        .discrepancies(&DiscrepancyFilter {
+            day: Some(day(21)),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let card_findings = |serial: &str| -> Vec<T> {
+        all.iter()
+            .filter(|d| d.detail.contains(serial))
+            .map(|d| d.kind)
+            .collect()
+    };
+    assert_eq!(
+        card_findings("00000000000000000032"),
+        vec![T::CounterGap],
+        "{all:#?}"
+    );
+    assert_eq!(card_findings("00000000000000000031"), vec![], "{all:#?}");
 }

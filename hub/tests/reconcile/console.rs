@@ -112,14 +112,30 @@ impl Driver {
             .await;
     }
 
+    /// Finds an element, waiting up to 15 s for it: after a click the next page may still be
+    /// loading when WebDriver answers.
     async fn find(&self, css: &str) -> String {
-        let v = self
-            .call(
-                reqwest::Method::POST,
-                "/element",
-                Some(json!({"using": "css selector", "value": css})),
-            )
-            .await;
+        let url = format!("{}/session/{}/element", self.base, self.session);
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        let v = loop {
+            let v: Value = self
+                .http
+                .post(&url)
+                .json(&json!({"using": "css selector", "value": css}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            match v["value"].get("error").and_then(Value::as_str) {
+                None => break v["value"].clone(),
+                Some("no such element") if std::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Some(_) => panic!("WebDriver /element {css}: {v}"),
+            }
+        };
         v[ELEMENT]
             .as_str()
             .unwrap_or_else(|| panic!("no element {css}: {v}"))

@@ -171,6 +171,16 @@ pub(crate) async fn file(
     received: Timestamp,
     records: &[Rec],
 ) -> Vec<i64> {
+    file_and_id(store, sender, received, records).await.1
+}
+
+/// [`file`], also returning the file's id.
+pub(crate) async fn file_and_id(
+    store: &Store,
+    sender: &str,
+    received: Timestamp,
+    records: &[Rec],
+) -> (i64, Vec<i64>) {
     let mut name = [0u8; 8];
     aws_lc_rs::rand::fill(&mut name).unwrap();
     let (f, _) = store
@@ -193,11 +203,21 @@ pub(crate) async fn file(
         .unwrap();
     let sql = "UPDATE files SET received_at = $1, status = 'accepted' WHERE id = $2";
     match store.db() {
-        Db::Sqlite(pool) => sqlx::query(sql).bind(received).bind(id).execute(pool).await.map(|_| ()),
-        Db::Postgres(pool) => sqlx::query(sql).bind(received).bind(id).execute(pool).await.map(|_| ()),
+        Db::Sqlite(pool) => sqlx::query(sql)
+            .bind(received)
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|_| ()),
+        Db::Postgres(pool) => sqlx::query(sql)
+            .bind(received)
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|_| ()),
     }
     .unwrap();
-    ids
+    (id, ids)
 }
 
 /// Closes day `d`'s window (at a time after its cut-off) and writes its outbound packages.
