@@ -8,6 +8,7 @@ pub mod client;
 pub mod config;
 pub mod console;
 pub mod delivery;
+pub mod demo;
 pub mod disputes;
 pub mod http;
 pub mod ingest;

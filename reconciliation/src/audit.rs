@@ -40,6 +40,10 @@ pub struct CardEvent {
     pub terminal_seq: u32,
     /// The acquirer that presented it.
     pub acquirer: String,
+    /// The card counts loads and debits on one counter: a legacy M1 (MIFARE Classic) wallet,
+    /// whose value block has a single transaction counter. CPU cards (ED/EP) keep an online
+    /// counter for loads and an offline one for debits.
+    pub single_counter: bool,
 }
 
 impl CardEvent {
@@ -52,7 +56,7 @@ impl CardEvent {
     }
 
     fn counter(&self) -> Counter {
-        if self.kind == TxKind::Load {
+        if self.kind == TxKind::Load && !self.single_counter {
             Counter::Online
         } else {
             Counter::Offline
@@ -230,7 +234,35 @@ mod tests {
             terminal: terminal.into(),
             terminal_seq: id as u32,
             acquirer: "QD".into(),
+            single_counter: false,
         }
+    }
+
+    #[test]
+    fn an_m1_wallet_counts_loads_and_purchases_on_one_counter() {
+        let m1 = |mut e: CardEvent| {
+            e.single_counter = true;
+            e
+        };
+        let mut e = vec![
+            m1(ev(1, TxKind::Purchase, 2924, 1000, 200, 0, "T1")),
+            m1(ev(2, TxKind::Load, 2925, 800, 5000, 5, "L1")),
+            m1(ev(3, TxKind::Purchase, 2926, 5800, 300, 9, "T2")),
+        ];
+        assert!(audit_card("C", "QD", &mut e, true).is_empty());
+        // The same taps on a CPU card's two counters leave gaps on both.
+        let mut cpu: Vec<CardEvent> = e
+            .into_iter()
+            .map(|mut x| {
+                x.single_counter = false;
+                x
+            })
+            .collect();
+        let kinds: Vec<_> = audit_card("C", "QD", &mut cpu, true)
+            .iter()
+            .map(|f| f.kind)
+            .collect();
+        assert_eq!(kinds, vec![DiscrepancyType::CounterGap]);
     }
 
     #[test]

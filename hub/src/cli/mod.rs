@@ -10,6 +10,7 @@ mod certs;
 mod clear;
 mod conformance;
 mod crypto;
+mod demo;
 mod ingest;
 mod participants;
 mod reconcile;
@@ -39,6 +40,9 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The whole hub on its embedded default with simulated partners: simulate a day, serve,
+    /// upload over mTLS, ingest, clear, settle, reconcile, and report (start here).
+    Demo(demo::DemoArgs),
     /// Close a day's settlement window by hand (idempotent), produce its settlement files, print its positions.
     Clear(clear::ClearArgs),
     /// Print a settlement window's positions (open windows: what it would take now).
@@ -91,6 +95,7 @@ pub enum Command {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Demo(args) => demo::run(args),
         Command::Crypto(cmd) => crypto::run(cmd),
         Command::Clear(args) => clear::run_clear(args),
         Command::Positions(args) => clear::run_positions(args),

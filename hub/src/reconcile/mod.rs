@@ -514,7 +514,9 @@ fn audit_one(
                     && a.terminal_seq == e.terminal_seq
             });
             if !twin {
-                events.push(e.clone());
+                let mut e = e.clone();
+                e.single_counter = events.first().is_some_and(|a| a.single_counter);
+                events.push(e);
             }
         }
     }

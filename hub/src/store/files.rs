@@ -411,6 +411,17 @@ impl Store {
         });
         rows.into_iter().map(FileRecord::try_from).collect()
     }
+
+    /// How many files are in a status.
+    pub async fn count_files_with_status(&self, status: FileStatus) -> StoreResult<u64> {
+        let n: i64 = on_db!(self, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM files WHERE status = $1")
+                .bind(status.as_str())
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
 }
 
 /// Moves a file from status `from` to `to`; false if it was not in `from` (someone else

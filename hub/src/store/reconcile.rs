@@ -520,9 +520,10 @@ struct AuditRow {
     acquirer: String,
     issuer_participant: String,
     tac_status: String,
+    medium: String,
 }
 
-const AUDIT_COLUMNS: &str = "r.id, r.scheme, r.issuer_code, r.city_code, r.card_serial, r.kind, CAST(r.card_seq AS BIGINT) AS card_seq, r.balance_before_fen, r.amount_fen, r.tx_time, r.terminal, r.terminal_seq, r.acquirer, r.issuer_participant, r.tac_status";
+const AUDIT_COLUMNS: &str = "r.id, r.scheme, r.issuer_code, r.city_code, r.card_serial, r.kind, CAST(r.card_seq AS BIGINT) AS card_seq, r.balance_before_fen, r.amount_fen, r.tx_time, r.terminal, r.terminal_seq, r.acquirer, r.issuer_participant, r.tac_status, r.medium";
 
 /// The stored record query the card audit streams: every record of the cards that have a
 /// record in day `day`'s window (every record when `None`), ordered by card.
@@ -591,6 +592,7 @@ impl Store {
                 terminal_seq: u32::try_from(row.terminal_seq)
                     .map_err(|e| corrupt("records.terminal_seq", e))?,
                 acquirer: row.acquirer,
+                single_counter: row.medium == "m1",
             });
             Ok(())
         };
@@ -720,6 +722,9 @@ pub async fn rejected_card_events(
             terminal: r.10,
             terminal_seq: u32::try_from(r.11).map_err(|e| corrupt("rejections.terminal_seq", e))?,
             acquirer: r.12,
+            // Rejected records keep no medium: the audit takes the card's from its stored
+            // records.
+            single_counter: false,
         };
         let card = CardKey {
             scheme: r.1,

@@ -1362,6 +1362,27 @@ impl Store {
         });
         Ok(n)
     }
+
+    /// The id of the accepted record `record_no` of file `file_id`, if it was accepted.
+    pub async fn record_id_at(&self, file_id: i64, record_no: i64) -> StoreResult<Option<i64>> {
+        Ok(on_db!(self, pool => {
+            sqlx::query_scalar("SELECT id FROM records WHERE file_id = $1 AND record_no = $2")
+                .bind(file_id)
+                .bind(record_no)
+                .fetch_optional(pool)
+                .await?
+        }))
+    }
+
+    /// Records accepted by ingest so far, over every file (for progress displays).
+    pub async fn accepted_records_total(&self) -> StoreResult<u64> {
+        let n: Option<i64> = on_db!(self, pool => {
+            sqlx::query_scalar("SELECT CAST(SUM(accepted) AS BIGINT) FROM file_results")
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(u64::try_from(n.unwrap_or(0)).unwrap_or(0))
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 mod certs;
 mod conformance;
 mod crypto;
+mod demo;
 mod ingest;
 mod participants;
 mod simulate;

@@ -1,0 +1,377 @@
+//! `hutong demo`: the whole hub on its embedded default, with nothing to prepare.
+//!
+//! [`run`] walks one settlement day from end to end, each step the real thing:
+//!
+//! | step | what happens | module |
+//! |---|---|---|
+//! | simulate | a seeded day of every participant's files ([`crate::simulate`]) | [`setup`] |
+//! | configure | the hub's CA, a server certificate for 127.0.0.1, one client certificate per partner; participants, formats, routes, issuer keys, fees | [`setup`] |
+//! | serve | the mutual-TLS server on 127.0.0.1 (a free port) with its ingest worker, in this process | [`run`] |
+//! | upload | every partner uploads its blacklists and files as a separate mTLS client, all partners at once | [`partners`] |
+//! | ingest | the worker parses, translates, checks and stores every file; the demo waits for it | [`run`] |
+//! | clear | the day's window closes early (now), positions, settlement files, statements, outbound packages | [`run`] |
+//! | results | partners fetch their packages and send back their result files over mTLS | [`partners`] |
+//! | reconcile | results matched, card audit, late presentments; rules resolve what they can, disputes open | [`run`] |
+//! | report | files and records by outcome, positions, discrepancies, every injected fault found or not | [`report`] |
+//!
+//! The simulated day is the settlement day the demo runs in (the one whose cut-off comes
+//! next), replayed at once: the hub accepts transaction times up to two days after a file's
+//! receipt here (a real hub accepts none ahead, [`crate::ingest::checks::AcceptanceWindow`]).
+
+pub mod partners;
+pub mod report;
+pub mod setup;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use tokio::sync::Notify;
+
+use crate::clearing::{self, ClearingSettings};
+use crate::http::{AppState, app};
+use crate::ingest::checks::AcceptanceWindow;
+use crate::ingest::{IngestConfig, Ingestor};
+use crate::reconcile::{self, ReconcileSettings};
+use crate::server::{ReloadingTls, spawn};
+use crate::store::{DbTarget, FileStatus, Store, Timestamp};
+use crate::vault::Vault;
+
+pub use report::{DemoReport, FaultCheck};
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct DemoConfig {
+    /// Where everything goes (created; must be empty or absent).
+    pub dir: PathBuf,
+    /// The simulated day's taps.
+    pub taps: u64,
+    /// The simulator's seed.
+    pub seed: u64,
+    /// A database URL instead of the embedded SQLite file in `DIR/hub/`.
+    pub database: Option<String>,
+}
+
+/// A step of the demo, as it starts (for the progress display).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A step starts; the text says what it does.
+    Step(&'static str, String),
+    /// Simulation progress: records written of about this many.
+    Simulated {
+        /// Records written.
+        records: u64,
+        /// Records expected.
+        expected: u64,
+    },
+    /// A partner uploaded a file: files done of its total, bytes so far.
+    Uploaded {
+        /// The partner.
+        participant: String,
+        /// Files uploaded.
+        done: u64,
+        /// Files to upload.
+        total: u64,
+        /// Bytes uploaded.
+        bytes: u64,
+    },
+    /// A partner finished uploading.
+    PartnerDone(String),
+    /// Ingest progress: files ingested of the files uploaded, records accepted so far.
+    Ingested {
+        /// Files no longer waiting.
+        done: u64,
+        /// Files uploaded.
+        total: u64,
+        /// Records accepted so far.
+        accepted: u64,
+    },
+}
+
+/// Where the demo's progress goes (the command line draws bars; tests ignore it).
+pub type Observer<'a> = &'a (dyn Fn(Event) + Send + Sync);
+
+/// Why the demo stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// A setting or the directory is not usable.
+    #[error("{0}")]
+    BadInput(String),
+    /// A step failed.
+    #[error("{step}: {message}")]
+    Step {
+        /// The step.
+        step: &'static str,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// Tags a step's error with the step's name.
+pub(crate) trait StepResult<T> {
+    /// The error as [`DemoError::Step`] of `step`.
+    fn step(self, step: &'static str) -> Result<T, DemoError>;
+}
+
+impl<T, E: std::fmt::Display> StepResult<T> for Result<T, E> {
+    fn step(self, step: &'static str) -> Result<T, DemoError> {
+        self.map_err(|e| DemoError::Step {
+            step,
+            message: e.to_string(),
+        })
+    }
+}
+
+/// The hub's participant code in the simulated world.
+pub const HUB_CODE: &str = crate::simulate::HUB;
+
+/// Runs the demo (see the module documentation) and returns its report.
+pub async fn run(config: &DemoConfig, observe: Observer<'_>) -> Result<DemoReport, DemoError> {
+    let started = Instant::now();
+    let now = Timestamp::now();
+    let clearing_settings = ClearingSettings::default();
+    let day = clearing_settings.cutoff.settlement_day(now.datetime());
+    let world_dir = config.dir.join("world");
+
+    // 1. The simulated day.
+    observe(Event::Step(
+        "simulate",
+        format!(
+            "a seeded day ({} taps, seed {}, settlement day {day})",
+            config.taps, config.seed
+        ),
+    ));
+    let sim = setup::simulate(config, day, &world_dir, observe)?;
+
+    // 2. The hub's configuration.
+    observe(Event::Step(
+        "configure",
+        "PKI, participant certificates, participants, routes, issuer keys, fees".into(),
+    ));
+    let hub_dir = config.dir.join("hub");
+    let target = match &config.database {
+        Some(url) => DbTarget::Url(url.clone()),
+        None => DbTarget::DataDir(hub_dir.clone()),
+    };
+    let configure_started = Instant::now();
+    std::fs::create_dir_all(&hub_dir).step("configure")?;
+    let store = Store::open(&target).await.step("configure")?;
+    let vault = Vault::open(&hub_dir).step("configure")?;
+    let configured = setup::configure(&config.dir, &sim.manifest, &world_dir, &store).await?;
+    let clearing_settings = ClearingSettings {
+        hub_code: HUB_CODE.into(),
+        ..clearing_settings
+    }
+    .with_fees_file(&world_dir.join(&sim.manifest.fees))
+    .step("configure")?;
+    let configure_seconds = configure_started.elapsed().as_secs_f64();
+
+    // 3. The hub, in this process, on a free port of 127.0.0.1.
+    let tls = ReloadingTls::load(certs::ServerTlsFiles::of(&configured.pki)).step("serve")?;
+    let ingest_wake = Arc::new(Notify::new());
+    let state = AppState {
+        store: store.clone(),
+        vault: vault.clone(),
+        max_file_bytes: crate::config::DEFAULT_MAX_FILE_BYTES,
+        outbox: Arc::new(Notify::new()),
+        ingest: ingest_wake.clone(),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .step("serve")?;
+    let server = spawn(listener, Arc::new(tls), app(state), Some(store.clone())).step("serve")?;
+    let url = format!("https://{}", server.local_addr);
+    let ingest_config = IngestConfig {
+        window: AcceptanceWindow {
+            back_days: 30,
+            ahead_seconds: 2 * 86_400,
+        },
+        hub_code: HUB_CODE.into(),
+        keys: Arc::new(
+            crate::ingest::keys::IssuerKeys::load(&world_dir.join(&sim.manifest.keys)).map_err(
+                |e| DemoError::Step {
+                    step: "configure",
+                    message: e,
+                },
+            )?,
+        ),
+        ..IngestConfig::default()
+    };
+    let ingestor = Ingestor::new(store.clone(), vault.clone(), ingest_config, None);
+    let worker = tokio::spawn(ingestor.run(ingest_wake.clone()));
+
+    let result = async {
+        // 4. Every partner uploads, all at once.
+        observe(Event::Step(
+            "upload",
+            format!("partners upload their files over mutual TLS to {url}"),
+        ));
+        let upload_started = Instant::now();
+        let uploads =
+            partners::upload_day(&url, &configured, &sim.manifest, &world_dir, observe).await?;
+        let upload_seconds = upload_started.elapsed().as_secs_f64();
+
+        // 5. Ingest finishes.
+        observe(Event::Step(
+            "ingest",
+            "the hub parses, translates, checks and stores every file".into(),
+        ));
+        let ingest_started = Instant::now();
+        ingest_wake.notify_one();
+        wait_for_ingest(&store, uploads.files.len() as u64, observe).await?;
+        let ingest_seconds = ingest_started.elapsed().as_secs_f64();
+
+        // 6. The window closes early, clears, and its files go out.
+        observe(Event::Step(
+            "clear",
+            format!("closing settlement day {day} now, clearing, settlement files and packages"),
+        ));
+        let clear_started = Instant::now();
+        let closed_at = Timestamp::now();
+        clearing::close_window(&store, &clearing_settings, day, closed_at, true)
+            .await
+            .step("clear")?;
+        let outputs = clearing::produce_outputs(&store, &vault, &clearing_settings, day, None)
+            .await
+            .step("clear")?;
+        let packages = crate::outbound::produce_packages(&store, &vault, day, HUB_CODE, None)
+            .await
+            .step("clear")?;
+        let clear_seconds = clear_started.elapsed().as_secs_f64();
+
+        // 7. Partners fetch what the hub sent them and answer with their results.
+        let reconcile_started = Instant::now();
+        observe(Event::Step(
+            "results",
+            "partners fetch their packages and statements, and send back their results".into(),
+        ));
+        let fetched =
+            partners::fetch_and_answer(&url, &configured, &sim.manifest, &world_dir).await?;
+        ingest_wake.notify_one();
+        wait_for_ingest(&store, 0, &|_| {}).await?;
+
+        // 8. Reconciliation.
+        observe(Event::Step(
+            "reconcile",
+            "matching results, auditing cards, resolving by rule, opening disputes".into(),
+        ));
+        let reconcile_settings = ReconcileSettings {
+            cutoff: clearing_settings.cutoff,
+            hub_code: HUB_CODE.into(),
+            ..ReconcileSettings::default()
+        };
+        let summary = reconcile::reconcile_day(
+            &store,
+            &vault,
+            &reconcile_settings,
+            day,
+            Timestamp::now(),
+            None,
+        )
+        .await
+        .step("reconcile")?;
+        let mut cases = summary.resolved.cases.clone();
+        if cases.is_empty()
+            && let Some(case) = report::open_one_dispute(&store, &reconcile_settings).await?
+        {
+            cases.push(case);
+        }
+
+        let reconcile_seconds = reconcile_started.elapsed().as_secs_f64();
+        observe(Event::Step("report", "gathering the day's figures".into()));
+        let positions = clearing::positions(&store, &clearing_settings, day)
+            .await
+            .step("report")?;
+        report::gather(report::Inputs {
+            store: &store,
+            dir: &config.dir,
+            world_dir: &world_dir,
+            truth: &sim.truth,
+            manifest: &sim.manifest,
+            uploads: &uploads,
+            positions,
+            outputs: outputs.len() + packages.len(),
+            fetched,
+            cases,
+            url: url.clone(),
+            database: target.describe(),
+            seconds: report::Seconds {
+                simulate: sim.seconds,
+                configure: configure_seconds,
+                reconcile: reconcile_seconds,
+                upload: upload_seconds,
+                ingest: ingest_seconds,
+                clear: clear_seconds,
+                total: started.elapsed().as_secs_f64(),
+            },
+        })
+        .await
+    }
+    .await;
+    server.stop();
+    worker.abort();
+    let _ = worker.await;
+    store.close().await;
+    result
+}
+
+/// Waits until no uploaded file is waiting for ingest, reporting progress against `total`
+/// uploads (0: do not report).
+async fn wait_for_ingest(
+    store: &Store,
+    total: u64,
+    observe: Observer<'_>,
+) -> Result<(), DemoError> {
+    // A file ingest cannot finish (its storage failed) would stay `received` for ever: give up
+    // after a generous time rather than hang.
+    let deadline = Instant::now() + Duration::from_secs(3600);
+    loop {
+        let waiting = store
+            .count_files_with_status(FileStatus::Received)
+            .await
+            .step("ingest")?;
+        if total > 0 {
+            let accepted = store.accepted_records_total().await.step("ingest")?;
+            observe(Event::Ingested {
+                done: total.saturating_sub(waiting),
+                total,
+                accepted,
+            });
+        }
+        if waiting == 0 {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(DemoError::Step {
+                step: "ingest",
+                message: format!("{waiting} files still waiting after an hour"),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The settlement day the demo simulates for a given instant (tests use it to know the day).
+pub fn demo_day(now: Timestamp) -> NaiveDate {
+    ClearingSettings::default()
+        .cutoff
+        .settlement_day(now.datetime())
+}
+
+/// Checks that `dir` is absent or empty (the demo never writes over earlier work).
+pub fn check_dir(dir: &Path) -> Result<(), DemoError> {
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => {
+            if entries.next().is_some() {
+                return Err(DemoError::BadInput(format!(
+                    "--dir {} is not empty: give a new directory (or remove the earlier demo's)",
+                    dir.display()
+                )));
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(DemoError::BadInput(format!("--dir {}: {e}", dir.display()))),
+    }
+}
