@@ -10,15 +10,21 @@ use clap::Parser;
 fn main() -> ExitCode {
     // One crypto provider for rustls in the whole process (STACK.md, pitfall 1).
     certs::install_default_provider();
+    let cli = hub::cli::Cli::parse();
+    // The demo draws progress bars on stderr and the benchmarks print tables: only warnings
+    // go there unless RUST_LOG asks.
+    let default_filter = match cli.command {
+        hub::cli::Command::Demo(_) | hub::cli::Command::Bench(_) => "warn",
+        _ => "warn,hub=info",
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,hub=info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
         )
         .init();
-    let cli = hub::cli::Cli::parse();
     match hub::cli::run(cli) {
         Ok(code) => code,
         Err(err) => {

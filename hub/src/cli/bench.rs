@@ -23,6 +23,10 @@ pub enum BenchCommand {
     /// PostgreSQL when DATABASE_URL is set), beside `wc -l` of the same file (the read limit)
     /// and `sqlite3 :memory: .import` of the same records as CSV (a naive load).
     Ingest(super::bench_ingest::IngestBenchArgs),
+    /// A simulated day through upload (mTLS) → ingest → clear on SQLite (and PostgreSQL when
+    /// DATABASE_URL is set), records/s per stage and end to end, beside `sqlite3 .import` and
+    /// PostgreSQL `COPY` of the same records as CSV.
+    E2e(super::bench_e2e::E2eBenchArgs),
 }
 
 /// Arguments of `bench tac`.
@@ -42,6 +46,7 @@ pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Tac(args) => tac(&args),
         BenchCommand::Clear(args) => super::bench_clear::run(&args),
         BenchCommand::Ingest(args) => super::bench_ingest::run(&args),
+        BenchCommand::E2e(args) => super::bench_e2e::run(&args),
     }
 }
 

@@ -133,7 +133,7 @@ fn generate(format: Format, n: u64, file: &Path, csv: &Path) -> anyhow::Result<(
 }
 
 /// Seconds a command takes (its output discarded); `None` if it cannot run.
-fn time_command(program: &str, args: &[&str]) -> Option<f64> {
+pub(super) fn time_command(program: &str, args: &[&str]) -> Option<f64> {
     let started = Instant::now();
     let status = std::process::Command::new(program)
         .args(args)
@@ -222,7 +222,7 @@ async fn ingest_once(store: Store, data: &Path, file: &Path) -> anyhow::Result<(
     Ok((ingest_s, result_s, report.accepted))
 }
 
-fn rate(n: u64, s: f64) -> String {
+pub(super) fn rate(n: u64, s: f64) -> String {
     if s > 0.0 {
         format!("{:.0}", n as f64 / s)
     } else {

@@ -223,3 +223,50 @@ fn print_csv(p: &Positions) -> anyhow::Result<()> {
     w.flush()?;
     Ok(())
 }
+
+/// `hutong outbound`
+#[derive(Debug, Args)]
+pub struct OutboundArgs {
+    /// The settlement day (its window must be closed: `hutong clear`).
+    #[arg(long, value_parser = day)]
+    day: NaiveDate,
+    #[command(flatten)]
+    storage: StorageArgs,
+    /// The hub's own participant code (gets no package).
+    #[arg(long, default_value = "HUB")]
+    hub_code: String,
+}
+
+/// Runs `hutong outbound`: writes the day's outbound packages (下发包) — each issuer side's
+/// records acquired elsewhere, in its own format — into the outboxes, for every participant
+/// that has none yet for the day, and prints them as JSON lines. Idempotent.
+pub(crate) fn run_outbound(a: OutboundArgs) -> anyhow::Result<ExitCode> {
+    let data_dir = storage_dir(&a.storage)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let store = Store::open(&a.storage.target()?).await?;
+        let vault = Vault::open(&data_dir)?;
+        let outputs =
+            match crate::outbound::produce_packages(&store, &vault, a.day, &a.hub_code, None).await
+            {
+                Ok(o) => o,
+                Err(e @ ClearingError::CheckFailed { .. }) => {
+                    store.close().await;
+                    return Err(BadInput(format!("{e} (close it with hutong clear)")).into());
+                }
+                Err(e) => return Err(e.into()),
+            };
+        let mut out = std::io::stdout().lock();
+        for o in &outputs {
+            serde_json::to_writer(&mut out, o)?;
+            writeln!(out)?;
+        }
+        eprintln!(
+            "{} package(s) written for {} (participants that had one already are skipped)",
+            outputs.len(),
+            a.day
+        );
+        store.close().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}

@@ -146,6 +146,7 @@ pub(crate) fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
         taps: a.taps,
         seed: a.seed,
         database: a.database.clone(),
+        world: None,
     };
     let bars = Bars::new();
     let observe = |e: Event| bars.on(e);

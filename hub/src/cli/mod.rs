@@ -5,6 +5,7 @@ mod args;
 mod audit;
 mod bench;
 mod bench_clear;
+mod bench_e2e;
 mod bench_ingest;
 mod certs;
 mod clear;
@@ -45,6 +46,9 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Close a day's settlement window by hand (idempotent), produce its settlement files, print its positions.
     Clear(clear::ClearArgs),
+    /// Write a closed day's outbound packages (下发包) into each issuer side's outbox, in its
+    /// format (idempotent; `hutong clear` does it too).
+    Outbound(clear::OutboundArgs),
     /// Print a settlement window's positions (open windows: what it would take now).
     Positions(clear::PositionsArgs),
     /// The compliance engineer's calculator: diversify keys, compute MAC1/MAC2/TAC, MACs.
@@ -99,6 +103,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Crypto(cmd) => crypto::run(cmd),
         Command::Clear(args) => clear::run_clear(args),
         Command::Positions(args) => clear::run_positions(args),
+        Command::Outbound(args) => clear::run_outbound(args),
         Command::Bench(cmd) => bench::run(cmd),
         Command::Simulate(args) => simulate::run(args),
         Command::Conformance(cmd) => conformance::run(cmd),

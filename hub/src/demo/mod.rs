@@ -38,6 +38,7 @@ use crate::server::{ReloadingTls, spawn};
 use crate::store::{DbTarget, FileStatus, Store, Timestamp};
 use crate::vault::Vault;
 
+pub use partners::Uploads;
 pub use report::{DemoReport, FaultCheck};
 
 /// What to run.
@@ -51,6 +52,9 @@ pub struct DemoConfig {
     pub seed: u64,
     /// A database URL instead of the embedded SQLite file in `DIR/hub/`.
     pub database: Option<String>,
+    /// An earlier simulation's directory to use instead of simulating (`hutong bench e2e`
+    /// runs one day on each backend); it must be for the settlement day the demo runs in.
+    pub world: Option<PathBuf>,
 }
 
 /// A step of the demo, as it starts (for the progress display).
@@ -129,176 +133,37 @@ pub const HUB_CODE: &str = crate::simulate::HUB;
 /// Runs the demo (see the module documentation) and returns its report.
 pub async fn run(config: &DemoConfig, observe: Observer<'_>) -> Result<DemoReport, DemoError> {
     let started = Instant::now();
-    let now = Timestamp::now();
-    let clearing_settings = ClearingSettings::default();
-    let day = clearing_settings.cutoff.settlement_day(now.datetime());
-    let world_dir = config.dir.join("world");
-
-    // 1. The simulated day.
-    observe(Event::Step(
-        "simulate",
-        format!(
-            "a seeded day ({} taps, seed {}, settlement day {day})",
-            config.taps, config.seed
-        ),
-    ));
-    let sim = setup::simulate(config, day, &world_dir, observe)?;
-
-    // 2. The hub's configuration.
-    observe(Event::Step(
-        "configure",
-        "PKI, participant certificates, participants, routes, issuer keys, fees".into(),
-    ));
-    let hub_dir = config.dir.join("hub");
-    let target = match &config.database {
-        Some(url) => DbTarget::Url(url.clone()),
-        None => DbTarget::DataDir(hub_dir.clone()),
-    };
-    let configure_started = Instant::now();
-    std::fs::create_dir_all(&hub_dir).step("configure")?;
-    let store = Store::open(&target).await.step("configure")?;
-    let vault = Vault::open(&hub_dir).step("configure")?;
-    let configured = setup::configure(&config.dir, &sim.manifest, &world_dir, &store).await?;
-    let clearing_settings = ClearingSettings {
-        hub_code: HUB_CODE.into(),
-        ..clearing_settings
-    }
-    .with_fees_file(&world_dir.join(&sim.manifest.fees))
-    .step("configure")?;
-    let configure_seconds = configure_started.elapsed().as_secs_f64();
-
-    // 3. The hub, in this process, on a free port of 127.0.0.1.
-    let tls = ReloadingTls::load(certs::ServerTlsFiles::of(&configured.pki)).step("serve")?;
-    let ingest_wake = Arc::new(Notify::new());
-    let state = AppState {
-        store: store.clone(),
-        vault: vault.clone(),
-        max_file_bytes: crate::config::DEFAULT_MAX_FILE_BYTES,
-        outbox: Arc::new(Notify::new()),
-        ingest: ingest_wake.clone(),
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .step("serve")?;
-    let server = spawn(listener, Arc::new(tls), app(state), Some(store.clone())).step("serve")?;
-    let url = format!("https://{}", server.local_addr);
-    let ingest_config = IngestConfig {
-        window: AcceptanceWindow {
-            back_days: 30,
-            ahead_seconds: 2 * 86_400,
-        },
-        hub_code: HUB_CODE.into(),
-        keys: Arc::new(
-            crate::ingest::keys::IssuerKeys::load(&world_dir.join(&sim.manifest.keys)).map_err(
-                |e| DemoError::Step {
-                    step: "configure",
-                    message: e,
-                },
-            )?,
-        ),
-        ..IngestConfig::default()
-    };
-    let ingestor = Ingestor::new(store.clone(), vault.clone(), ingest_config, None);
-    let worker = tokio::spawn(ingestor.run(ingest_wake.clone()));
-
+    let mut hub = DemoHub::start(config, observe).await?;
+    hub.start_ingest();
     let result = async {
-        // 4. Every partner uploads, all at once.
-        observe(Event::Step(
-            "upload",
-            format!("partners upload their files over mutual TLS to {url}"),
-        ));
-        let upload_started = Instant::now();
-        let uploads =
-            partners::upload_day(&url, &configured, &sim.manifest, &world_dir, observe).await?;
-        let upload_seconds = upload_started.elapsed().as_secs_f64();
-
-        // 5. Ingest finishes.
-        observe(Event::Step(
-            "ingest",
-            "the hub parses, translates, checks and stores every file".into(),
-        ));
-        let ingest_started = Instant::now();
-        ingest_wake.notify_one();
-        wait_for_ingest(&store, uploads.files.len() as u64, observe).await?;
-        let ingest_seconds = ingest_started.elapsed().as_secs_f64();
-
-        // 6. The window closes early, clears, and its files go out.
-        observe(Event::Step(
-            "clear",
-            format!("closing settlement day {day} now, clearing, settlement files and packages"),
-        ));
-        let clear_started = Instant::now();
-        let closed_at = Timestamp::now();
-        clearing::close_window(&store, &clearing_settings, day, closed_at, true)
-            .await
-            .step("clear")?;
-        let outputs = clearing::produce_outputs(&store, &vault, &clearing_settings, day, None)
-            .await
-            .step("clear")?;
-        let packages = crate::outbound::produce_packages(&store, &vault, day, HUB_CODE, None)
-            .await
-            .step("clear")?;
-        let clear_seconds = clear_started.elapsed().as_secs_f64();
-
-        // 7. Partners fetch what the hub sent them and answer with their results.
+        let (uploads, upload_seconds) = hub.upload(observe).await?;
+        let ingest_seconds = hub
+            .finish_ingest(uploads.files.len() as u64, observe)
+            .await?;
+        let (outputs, clear_seconds) = hub.clear(observe).await?;
         let reconcile_started = Instant::now();
-        observe(Event::Step(
-            "results",
-            "partners fetch their packages and statements, and send back their results".into(),
-        ));
-        let fetched =
-            partners::fetch_and_answer(&url, &configured, &sim.manifest, &world_dir).await?;
-        ingest_wake.notify_one();
-        wait_for_ingest(&store, 0, &|_| {}).await?;
-
-        // 8. Reconciliation.
-        observe(Event::Step(
-            "reconcile",
-            "matching results, auditing cards, resolving by rule, opening disputes".into(),
-        ));
-        let reconcile_settings = ReconcileSettings {
-            cutoff: clearing_settings.cutoff,
-            hub_code: HUB_CODE.into(),
-            ..ReconcileSettings::default()
-        };
-        let summary = reconcile::reconcile_day(
-            &store,
-            &vault,
-            &reconcile_settings,
-            day,
-            Timestamp::now(),
-            None,
-        )
-        .await
-        .step("reconcile")?;
-        let mut cases = summary.resolved.cases.clone();
-        if cases.is_empty()
-            && let Some(case) = report::open_one_dispute(&store, &reconcile_settings).await?
-        {
-            cases.push(case);
-        }
-
+        let (fetched, cases) = hub.results_and_reconcile(observe).await?;
         let reconcile_seconds = reconcile_started.elapsed().as_secs_f64();
         observe(Event::Step("report", "gathering the day's figures".into()));
-        let positions = clearing::positions(&store, &clearing_settings, day)
+        let positions = clearing::positions(&hub.store, &hub.clearing, hub.day)
             .await
             .step("report")?;
         report::gather(report::Inputs {
-            store: &store,
+            store: &hub.store,
             dir: &config.dir,
-            world_dir: &world_dir,
-            truth: &sim.truth,
-            manifest: &sim.manifest,
+            world_dir: &hub.world_dir,
+            truth: &hub.sim.truth,
+            manifest: &hub.sim.manifest,
             uploads: &uploads,
             positions,
-            outputs: outputs.len() + packages.len(),
+            outputs,
             fetched,
             cases,
-            url: url.clone(),
-            database: target.describe(),
+            url: hub.url.clone(),
+            database: hub.target.describe(),
             seconds: report::Seconds {
-                simulate: sim.seconds,
-                configure: configure_seconds,
+                simulate: hub.sim.seconds,
+                configure: hub.configure_seconds,
                 reconcile: reconcile_seconds,
                 upload: upload_seconds,
                 ingest: ingest_seconds,
@@ -309,11 +174,273 @@ pub async fn run(config: &DemoConfig, observe: Observer<'_>) -> Result<DemoRepor
         .await
     }
     .await;
-    server.stop();
-    worker.abort();
-    let _ = worker.await;
-    store.close().await;
+    hub.stop().await;
     result
+}
+
+/// A simulated day and the hub serving it, in this process: the stages of the demo (and of
+/// `hutong bench e2e`) as methods, each timed by its caller.
+pub struct DemoHub {
+    /// The hub's database.
+    pub store: Store,
+    /// The hub's files.
+    pub vault: Vault,
+    /// Where the hub listens (`https://127.0.0.1:PORT`).
+    pub url: String,
+    /// The PKI and the partners' credentials.
+    pub configured: setup::Configured,
+    /// The simulated day.
+    pub sim: setup::Simulated,
+    /// The settlement day.
+    pub day: NaiveDate,
+    /// The simulation's directory.
+    pub world_dir: PathBuf,
+    /// The database's location.
+    pub target: DbTarget,
+    /// Clearing settings (the simulator's fee schedule).
+    pub clearing: ClearingSettings,
+    /// Seconds the configuration took.
+    pub configure_seconds: f64,
+    server: crate::server::RunningServer,
+    ingest_wake: Arc<Notify>,
+    ingest_config: Option<IngestConfig>,
+    worker: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl DemoHub {
+    /// Simulates the day, configures the hub for it and starts its server (not yet its
+    /// ingest worker: [`DemoHub::start_ingest`]).
+    pub async fn start(config: &DemoConfig, observe: Observer<'_>) -> Result<DemoHub, DemoError> {
+        let clearing_settings = ClearingSettings::default();
+        let day = clearing_settings
+            .cutoff
+            .settlement_day(Timestamp::now().datetime());
+        let (world_dir, sim) = match &config.world {
+            Some(dir) => (dir.clone(), setup::load(dir, day)?),
+            None => {
+                let world_dir = config.dir.join("world");
+                observe(Event::Step(
+                    "simulate",
+                    format!(
+                        "a seeded day ({} taps, seed {}, settlement day {day})",
+                        config.taps, config.seed
+                    ),
+                ));
+                let sim = setup::simulate(config, day, &world_dir, observe)?;
+                (world_dir, sim)
+            }
+        };
+
+        observe(Event::Step(
+            "configure",
+            "PKI, participant certificates, participants, routes, issuer keys, fees".into(),
+        ));
+        let configure_started = Instant::now();
+        let hub_dir = config.dir.join("hub");
+        let target = match &config.database {
+            Some(url) => DbTarget::Url(url.clone()),
+            None => DbTarget::DataDir(hub_dir.clone()),
+        };
+        std::fs::create_dir_all(&hub_dir).step("configure")?;
+        let store = Store::open(&target).await.step("configure")?;
+        let vault = Vault::open(&hub_dir).step("configure")?;
+        let configured = setup::configure(&config.dir, &sim.manifest, &store).await?;
+        let clearing = ClearingSettings {
+            hub_code: HUB_CODE.into(),
+            ..clearing_settings
+        }
+        .with_fees_file(&world_dir.join(&sim.manifest.fees))
+        .step("configure")?;
+        let ingest_config = IngestConfig {
+            window: AcceptanceWindow {
+                back_days: 30,
+                ahead_seconds: 2 * 86_400,
+            },
+            hub_code: HUB_CODE.into(),
+            keys: Arc::new(
+                crate::ingest::keys::IssuerKeys::load(&world_dir.join(&sim.manifest.keys))
+                    .map_err(|e| DemoError::Step {
+                        step: "configure",
+                        message: e,
+                    })?,
+            ),
+            ..IngestConfig::default()
+        };
+        let configure_seconds = configure_started.elapsed().as_secs_f64();
+
+        let tls = ReloadingTls::load(certs::ServerTlsFiles::of(&configured.pki)).step("serve")?;
+        let ingest_wake = Arc::new(Notify::new());
+        let state = AppState {
+            store: store.clone(),
+            vault: vault.clone(),
+            max_file_bytes: crate::config::DEFAULT_MAX_FILE_BYTES,
+            outbox: Arc::new(Notify::new()),
+            ingest: ingest_wake.clone(),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .step("serve")?;
+        let server =
+            spawn(listener, Arc::new(tls), app(state), Some(store.clone())).step("serve")?;
+        let url = format!("https://{}", server.local_addr);
+        Ok(DemoHub {
+            store,
+            vault,
+            url,
+            configured,
+            sim,
+            day,
+            world_dir,
+            target,
+            clearing,
+            configure_seconds,
+            server,
+            ingest_wake,
+            ingest_config: Some(ingest_config),
+            worker: None,
+        })
+    }
+
+    /// Starts the ingest worker (the demo before the uploads, so that ingest overlaps them;
+    /// the benchmark after, to time each stage alone).
+    pub fn start_ingest(&mut self) {
+        if let Some(config) = self.ingest_config.take() {
+            let ingestor = Ingestor::new(self.store.clone(), self.vault.clone(), config, None);
+            self.worker = Some(tokio::spawn(ingestor.run(self.ingest_wake.clone())));
+            self.ingest_wake.notify_one();
+        }
+    }
+
+    /// Every partner uploads its day at once; returns the uploads and the seconds taken.
+    pub async fn upload(&self, observe: Observer<'_>) -> Result<(Uploads, f64), DemoError> {
+        observe(Event::Step(
+            "upload",
+            format!(
+                "partners upload their files over mutual TLS to {}",
+                self.url
+            ),
+        ));
+        let started = Instant::now();
+        let uploads = partners::upload_day(
+            &self.url,
+            &self.configured,
+            &self.sim.manifest,
+            &self.world_dir,
+            observe,
+        )
+        .await?;
+        Ok((uploads, started.elapsed().as_secs_f64()))
+    }
+
+    /// Waits for ingest to finish every upload; returns the seconds waited.
+    pub async fn finish_ingest(
+        &mut self,
+        total: u64,
+        observe: Observer<'_>,
+    ) -> Result<f64, DemoError> {
+        observe(Event::Step(
+            "ingest",
+            "the hub parses, translates, checks and stores every file".into(),
+        ));
+        let started = Instant::now();
+        self.start_ingest();
+        self.ingest_wake.notify_one();
+        wait_for_ingest(&self.store, total, observe).await?;
+        Ok(started.elapsed().as_secs_f64())
+    }
+
+    /// Closes the day's window now, clears it, writes its settlement files, statements and
+    /// outbound packages; returns how many files and the seconds taken.
+    pub async fn clear(&self, observe: Observer<'_>) -> Result<(usize, f64), DemoError> {
+        observe(Event::Step(
+            "clear",
+            format!(
+                "closing settlement day {} now, clearing, settlement files and packages",
+                self.day
+            ),
+        ));
+        let started = Instant::now();
+        clearing::close_window(
+            &self.store,
+            &self.clearing,
+            self.day,
+            Timestamp::now(),
+            true,
+        )
+        .await
+        .step("clear")?;
+        let outputs =
+            clearing::produce_outputs(&self.store, &self.vault, &self.clearing, self.day, None)
+                .await
+                .step("clear")?;
+        let packages =
+            crate::outbound::produce_packages(&self.store, &self.vault, self.day, HUB_CODE, None)
+                .await
+                .step("clear")?;
+        Ok((
+            outputs.len() + packages.len(),
+            started.elapsed().as_secs_f64(),
+        ))
+    }
+
+    /// Partners fetch what the hub sent them and answer with their results; the day is
+    /// reconciled, the rules applied, and a dispute opened if the rules opened none. Returns
+    /// the files fetched and the dispute cases opened.
+    pub async fn results_and_reconcile(
+        &self,
+        observe: Observer<'_>,
+    ) -> Result<(usize, Vec<i64>), DemoError> {
+        observe(Event::Step(
+            "results",
+            "partners fetch their packages and statements, and send back their results".into(),
+        ));
+        let fetched = partners::fetch_and_answer(
+            &self.url,
+            &self.configured,
+            &self.sim.manifest,
+            &self.world_dir,
+        )
+        .await?;
+        self.ingest_wake.notify_one();
+        wait_for_ingest(&self.store, 0, &|_| {}).await?;
+
+        observe(Event::Step(
+            "reconcile",
+            "matching results, auditing cards, resolving by rule, opening disputes".into(),
+        ));
+        let settings = ReconcileSettings {
+            cutoff: self.clearing.cutoff,
+            hub_code: HUB_CODE.into(),
+            ..ReconcileSettings::default()
+        };
+        let summary = reconcile::reconcile_day(
+            &self.store,
+            &self.vault,
+            &settings,
+            self.day,
+            Timestamp::now(),
+            None,
+        )
+        .await
+        .step("reconcile")?;
+        let mut cases = summary.resolved.cases.clone();
+        if cases.is_empty()
+            && let Some(case) = report::open_one_dispute(&self.store, &settings).await?
+        {
+            cases.push(case);
+        }
+        Ok((fetched, cases))
+    }
+
+    /// Stops the server and the worker and closes the database.
+    pub async fn stop(self) {
+        self.server.stop();
+        if let Some(w) = self.worker {
+            w.abort();
+            let _ = w.await;
+        }
+        self.store.close().await;
+    }
 }
 
 /// Waits until no uploaded file is waiting for ingest, reporting progress against `total`

@@ -52,6 +52,30 @@ pub fn simulate(
     })
 }
 
+/// Reads an earlier simulation of settlement day `day` from `dir`.
+pub fn load(dir: &Path, day: NaiveDate) -> Result<Simulated, DemoError> {
+    let read = |name: &str| {
+        std::fs::read_to_string(dir.join(name))
+            .map_err(|e| DemoError::BadInput(format!("{}: {e}", dir.join(name).display())))
+    };
+    let manifest: Manifest = toml::from_str(&read("world.toml")?)
+        .map_err(|e| DemoError::BadInput(format!("{}/world.toml: {e}", dir.display())))?;
+    if manifest.day != day {
+        return Err(DemoError::BadInput(format!(
+            "{} simulates {}, not today's settlement day {day}",
+            dir.display(),
+            manifest.day
+        )));
+    }
+    let truth: GroundTruth = serde_json::from_str(&read("ground-truth.json")?)
+        .map_err(|e| DemoError::BadInput(format!("{}/ground-truth.json: {e}", dir.display())))?;
+    Ok(Simulated {
+        manifest,
+        truth,
+        seconds: 0.0,
+    })
+}
+
 /// A partner's credentials for mutual TLS, as `hutong certs issue` hands them out.
 #[derive(Debug, Clone)]
 pub struct Credentials {
@@ -90,10 +114,8 @@ fn scheme_of(kind: ParticipantKind) -> ParticipantScheme {
 pub async fn configure(
     dir: &Path,
     manifest: &Manifest,
-    world_dir: &Path,
     store: &Store,
 ) -> Result<Configured, DemoError> {
-    let _ = world_dir;
     let pki = certs::Pki::init(&dir.join("pki"), "hutong demo CA", 365).step("configure")?;
     pki.issue_server(
         &["127.0.0.1".into(), "localhost".into()],

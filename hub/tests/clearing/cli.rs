@@ -154,3 +154,62 @@ async fn clear_before_the_cutoff_refuses_and_says_how_to_close_early() {
     ]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[tokio::test]
+async fn outbound_writes_each_issuer_sides_package_once_for_a_closed_day_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::sqlite(dir.path()).await.unwrap();
+    participants(&db.store, &["QD", "RZ"]).await;
+    let received = Timestamp::from_datetime(
+        chrono::DateTime::parse_from_rfc3339("2026-11-21T09:00:00Z")
+            .unwrap()
+            .into(),
+    );
+    file(
+        &db.store,
+        "RZ",
+        received,
+        "accepted",
+        &[("QD", "RZ", "local", "bus", "purchase", 200)],
+    )
+    .await;
+    let data = dir.path().to_str().unwrap();
+    let args = ["outbound", "--day", "2026-11-21", "--data-dir", data];
+
+    let open = hutong(&args);
+    assert_eq!(open.status.code(), Some(2), "the window is still open");
+    assert!(String::from_utf8_lossy(&open.stderr).contains("hutong clear"));
+
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+    hub::clearing::close_window(
+        &db.store,
+        &hub::clearing::ClearingSettings::default(),
+        day,
+        Timestamp::now(),
+        false,
+    )
+    .await
+    .unwrap();
+    db.store.close().await;
+
+    let first = hutong(&args);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&first.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "QD's package, and nothing for RZ: {lines:?}"
+    );
+    assert_eq!(lines[0]["participant"], "QD");
+    assert!(lines[0]["file_id"].as_i64().is_some(), "in QD's outbox");
+    let again = hutong(&args);
+    assert!(again.status.success());
+    assert!(again.stdout.is_empty(), "written once");
+}
