@@ -160,6 +160,7 @@ pub fn audit_card(
             b.record_id,
         ))
     });
+    interleave_same_second(events);
     for pair in events.windows(2) {
         let (a, b) = (&pair[0], &pair[1]);
         if a.card_seq == b.card_seq && a.counter() == b.counter() {
@@ -186,6 +187,49 @@ pub fn audit_card(
         ));
     }
     findings
+}
+
+/// Terminals stamp transactions to the second, so a card's load and its next purchase (or a
+/// burst of taps) can share one time: their order is not in the data. Within each run of
+/// events with the same time, already sorted by counter then counter value, this picks the
+/// order the balances chain in — at each step the next event of either counter whose
+/// balance before is what the previous one left, else the next in the sorted order — so that
+/// equal times never read as a broken chain. Each counter's own order is kept.
+fn interleave_same_second(events: &mut [CardEvent]) {
+    let mut start = 0;
+    while start < events.len() {
+        let mut end = start + 1;
+        while end < events.len() && events[end].tx_time == events[start].tx_time {
+            end += 1;
+        }
+        if end - start > 1 {
+            let mut balance = start.checked_sub(1).map(|i| events[i].balance_after());
+            let run: Vec<CardEvent> = events[start..end].to_vec();
+            // Per counter, the run's events in counter order (the sort put them so).
+            let mut queues: Vec<std::collections::VecDeque<CardEvent>> = Vec::new();
+            for e in run {
+                match queues.iter_mut().find(|q| q[0].counter() == e.counter()) {
+                    Some(q) => q.push_back(e),
+                    None => queues.push(std::collections::VecDeque::from([e])),
+                }
+            }
+            for slot in events[start..end].iter_mut() {
+                let pick = queues
+                    .iter()
+                    .position(|q| {
+                        q.front()
+                            .is_some_and(|e| Some(e.balance_before_fen) == balance)
+                    })
+                    .or_else(|| queues.iter().position(|q| !q.is_empty()));
+                let Some(e) = pick.and_then(|i| queues[i].pop_front()) else {
+                    break;
+                };
+                balance = Some(e.balance_after());
+                *slot = e;
+            }
+        }
+        start = end;
+    }
 }
 
 /// Whether a transaction presented in the window whose cut-off is `window_cutoff` (local time,
@@ -236,6 +280,34 @@ mod tests {
             acquirer: "QD".into(),
             single_counter: false,
         }
+    }
+
+    #[test]
+    fn a_load_and_purchases_in_the_same_second_chain_in_the_order_their_balances_say() {
+        let at = |e: CardEvent| CardEvent {
+            tx_time: NaiveDate::from_ymd_opt(2026, 11, 22)
+                .unwrap()
+                .and_hms_opt(22, 30, 0)
+                .unwrap(),
+            ..e
+        };
+        // 1000 → purchase 100 → 900 → load 5000 → 5900 → purchase 200 → 5700, all at 22:30:00.
+        let mut e = vec![
+            at(ev(1, TxKind::Purchase, 10, 1000, 100, 0, "T1")),
+            at(ev(2, TxKind::Load, 3, 900, 5000, 0, "L1")),
+            at(ev(3, TxKind::Purchase, 11, 5900, 200, 0, "T2")),
+        ];
+        assert!(audit_card("C", "QD", &mut e, true).is_empty());
+        // A real break in the same second is still found.
+        let mut bad = vec![
+            at(ev(1, TxKind::Purchase, 10, 1000, 100, 0, "T1")),
+            at(ev(2, TxKind::Purchase, 11, 2900, 200, 0, "T2")),
+        ];
+        let kinds: Vec<_> = audit_card("C", "QD", &mut bad, true)
+            .iter()
+            .map(|f| f.kind)
+            .collect();
+        assert_eq!(kinds, vec![DiscrepancyType::BalanceChainBreak]);
     }
 
     #[test]

@@ -206,7 +206,17 @@ fn check_records(fault: &Fault, hub: &HubFindings) -> (bool, String) {
     if shown.is_empty() {
         return (false, "the ground truth names no record to reject".into());
     }
-    (true, format!("{} on {}", fault.expect, shown.join(", ")))
+    let more = shown.len().saturating_sub(3);
+    shown.truncate(3);
+    let tail = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    (
+        true,
+        format!("{} on {}{tail}", fault.expect, shown.join(", ")),
+    )
 }
 
 fn check_discrepancy(fault: &Fault, hub: &HubFindings) -> (bool, String) {
