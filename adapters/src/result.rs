@@ -31,6 +31,11 @@ use crate::fields::{self, TimeStyle};
 use crate::fixed::Kind;
 use crate::lines::{self, Col};
 
+mod reader;
+
+pub(crate) use reader::{Cell, Tally, amount_of, finish_with, number, parse_entry};
+pub use reader::{FixedResultReader, ResultStream, detect_result, open_result};
+
 /// The header of a result file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResultMeta {
