@@ -78,7 +78,8 @@ pub use blacklist::{
 pub use error::{Error, Location, ReasonCode, Result};
 pub use fields::{CodeSpace, Slot, is_ecash};
 pub use result::{
-    RecordStatus, ResultEntry, ResultMeta, ResultSink, ResultTotals, ResultTx, create_result,
+    RecordStatus, ResultEntry, ResultMeta, ResultSink, ResultStream, ResultTotals, ResultTx,
+    create_result, detect_result, open_result,
 };
 pub use stream::{Direction, FileMeta, FileSummary, ReadOptions, TxSink, TxStream};
 

@@ -17,6 +17,26 @@
 //! the reason cut to its column and in printable ASCII; the XML and CSV results carry it whole.
 //! What the record could be read as (scheme … amount) is absent for a record that could not be
 //! read (`R07`), and for the whole-file entry.
+//!
+//! ## Reading results back
+//!
+//! Partners (the MOHURD network, T-Union, the bank, the local city) send the hub their results
+//! for what the hub sent them, in their own family's layout. [`detect_result`] names the
+//! family from a file's first bytes (`None` for transaction and blacklist files), and
+//! [`open_result`] reads the file as a [`ResultStream`]: the header as [`ResultMeta`], then one
+//! `Result<ResultEntry>` per line in constant memory, then the trailer as [`ResultTotals`]
+//! ([`ResultStream::totals`], [`ResultStream::finish`]). The fixed-width layouts are read by
+//! one engine driven by the [`ResultLayout`] tables ([`FixedResultReader`]), inverting what the
+//! writer does: scheme digit, city code in the layout's space back to the card's own, T-Union
+//! card number back to its serial, status `A`/`R`, blank record columns as `tx: None`.
+//! A bad line is a record-level error (`R07`, `R05`; file, line and field named) and the next
+//! item is the next line; a bad header or trailer is `F01`; a trailer whose count, total,
+//! accepted or rejected count disagrees with the lines is `F02` (lines that failed count in
+//! `count`, and in the total when their amount column reads; accepted and rejected are checked
+//! only when every line read; a file answered as a whole, record 0, is not checked). A
+//! `hutong-xml` result is read with [`crate::hutong_xml::result::Reader`] (the partner's
+//! `<ResultFile>`, entries numbered by position); the hub's own XML results
+//! ([`crate::hutong_xml::hub_result`]) are not read back.
 
 use std::fmt::Write as _;
 use std::io::Write;
@@ -30,6 +50,11 @@ use crate::error::{Error, Result};
 use crate::fields::{self, TimeStyle};
 use crate::fixed::Kind;
 use crate::lines::{self, Col};
+
+mod reader;
+
+pub(crate) use reader::{Cell, Tally, amount_of, finish_with, number, parse_entry};
+pub use reader::{FixedResultReader, ResultStream, detect_result, open_result};
 
 /// The header of a result file.
 #[derive(Debug, Clone, PartialEq, Eq)]
