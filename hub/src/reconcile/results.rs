@@ -1,10 +1,8 @@
-//! Partners' result files: recognised by their root element, parsed with
-//! [`adapters::hutong_xml::result`], stored per line with the declared totals, in one
+//! Partners' result files: recognised by their first bytes ([`adapters::detect_result`]),
+//! parsed in the partner's own family — `hutong-xml` `<ResultFile>` with
+//! [`adapters::hutong_xml::result`], the `local-csv`, `mohurd`, `mot` and `pboc` result layouts
+//! with [`adapters::open_result`] — and stored per line with the declared totals, in one
 //! transaction with the file's move out of `received`.
-//!
-//! Only the `hutong-xml` result format exists so far; result files in the partners' own formats
-//! (MOHURD receipts, T-Union and bank acknowledgements) are a later step, and such a file is left
-//! in `received` for ingest.
 
 use std::io::{BufReader, Read};
 
@@ -36,8 +34,11 @@ pub enum ResultsOutcome {
     },
 }
 
-/// Whether the stored file `stored_path` starts like a result file.
-pub(crate) fn looks_like_results(vault: &Vault, stored_path: &str) -> std::io::Result<bool> {
+/// The result family the stored file `stored_path` starts like, if any.
+pub(crate) fn result_family(
+    vault: &Vault,
+    stored_path: &str,
+) -> std::io::Result<Option<adapters::Format>> {
     let mut head = [0u8; 1024];
     let mut f = std::fs::File::open(vault.path_of(stored_path))?;
     let mut n = 0;
@@ -48,7 +49,12 @@ pub(crate) fn looks_like_results(vault: &Vault, stored_path: &str) -> std::io::R
         }
         n += got;
     }
-    Ok(adapters::hutong_xml::result::is_result_file(&head[..n]))
+    Ok(adapters::detect_result(&head[..n]))
+}
+
+/// Whether the stored file `stored_path` starts like a result file.
+pub(crate) fn looks_like_results(vault: &Vault, stored_path: &str) -> std::io::Result<bool> {
+    Ok(result_family(vault, stored_path)?.is_some())
 }
 
 struct Parsed {
@@ -62,6 +68,83 @@ struct Parsed {
 
 fn code(e: &adapters::Error) -> &'static str {
     e.reason_code().map(|c| c.as_str()).unwrap_or("F01")
+}
+
+/// Parses a result file in the `local-csv`, `mohurd`, `mot` or `pboc` result layout. A line
+/// that names no record (blank record columns, or the whole-file entry) cannot be matched and
+/// counts as unreadable, as a line that does not parse.
+fn parse_family(
+    path: std::path::PathBuf,
+    name: String,
+    family: adapters::Format,
+) -> Result<Parsed, String> {
+    let f = std::fs::File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let tables = card_standards::CodeTables::builtin();
+    let mut stream = match adapters::open_result(family, BufReader::new(f), tables, &name) {
+        Ok(s) => s,
+        Err(e) => {
+            return Ok(Parsed {
+                day: None,
+                sender: String::new(),
+                lines: Vec::new(),
+                bad: 0,
+                declared: None,
+                error: Some(format!("{}: {e}", code(&e))),
+            });
+        }
+    };
+    let day = stream.meta().day;
+    let sender = stream.meta().sender.clone();
+    let mut lines = Vec::new();
+    let mut bad = 0i64;
+    for item in stream.by_ref() {
+        match item {
+            Ok(e) => match e.tx {
+                Some(tx) => lines.push(ResultLine {
+                    line: lines.len() as i64 + 1,
+                    key: card_standards::NaturalKey {
+                        scheme: tx.scheme,
+                        issuer: tx.issuer,
+                        card_serial: tx.card,
+                        card_seq: tx.card_seq,
+                        kind: tx.kind,
+                        terminal: tx.terminal,
+                        terminal_seq: tx.terminal_seq,
+                    },
+                    amount_fen: tx.amount_fen,
+                    accepted: e.status == adapters::result::RecordStatus::Accepted,
+                    code: e.code,
+                    reason: e.reason,
+                }),
+                None => bad += 1,
+            },
+            Err(e) if !e.is_file_level() => bad += 1,
+            Err(_) => break,
+        }
+    }
+    let (declared, error) = match stream.finish() {
+        Ok(t) => {
+            let i = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+            (
+                Some(DeclaredRow {
+                    count: i(t.count),
+                    amount_fen: t.amount_fen,
+                    accepted: None,
+                    rejected: None,
+                }),
+                None,
+            )
+        }
+        Err(e) => (None, Some(format!("{}: {e}", code(&e)))),
+    };
+    Ok(Parsed {
+        day,
+        sender,
+        lines,
+        bad,
+        declared,
+        error,
+    })
 }
 
 fn parse(path: std::path::PathBuf, name: String) -> Result<Parsed, String> {
@@ -159,10 +242,15 @@ pub async fn ingest_results(
     }
     let path = vault.path_of(&file.stored_path);
     let name = file.name.clone();
-    let mut parsed = tokio::task::spawn_blocking(move || parse(path, name))
-        .await
-        .map_err(|e| ReconcileError::Io(e.to_string()))?
-        .map_err(ReconcileError::Io)?;
+    let family =
+        result_family(vault, &file.stored_path).map_err(|e| ReconcileError::Io(e.to_string()))?;
+    let mut parsed = tokio::task::spawn_blocking(move || match family {
+        Some(f) if f != adapters::Format::HutongXml => parse_family(path, name, f),
+        _ => parse(path, name),
+    })
+    .await
+    .map_err(|e| ReconcileError::Io(e.to_string()))?
+    .map_err(ReconcileError::Io)?;
     if parsed.error.is_none() && parsed.sender != sender {
         parsed.error = Some(format!(
             "the file names sender {} but was uploaded by {sender}",

@@ -23,6 +23,7 @@ on_both_backends!(
     a_missing_record_is_resent_once_then_disputed_if_still_missing,
     a_result_file_that_lies_about_its_sender_or_totals_is_refused_whole,
     a_rejected_record_fills_the_counter_gap_it_would_otherwise_leave,
+    a_partner_answering_in_its_own_formats_result_layout_is_matched_the_same_way,
 );
 
 fn by_type(items: &[Discrepancy]) -> BTreeMap<T, Vec<&Discrepancy>> {
@@ -704,4 +705,43 @@ async fn a_rejected_record_fills_the_counter_gap_it_would_otherwise_leave(store:
         "{all:#?}"
     );
     assert_eq!(card_findings("00000000000000000031"), vec![], "{all:#?}");
+}
+
+/// T-Union answers in the `mot` result layout (fixed width, 19-digit card numbers, its own
+/// city codes) instead of `hutong-xml`: the same lines are stored and the same differences
+/// found.
+async fn a_partner_answering_in_its_own_formats_result_layout_is_matched_the_same_way(
+    store: Store,
+) {
+    let w = crate::data::world_answered_in(&store, adapters::Format::Mot).await;
+    let s = ReconcileSettings::default();
+    let summary = reconcile::reconcile_day(&store, &w.vault, &s, day(21), at(NOW), None)
+        .await
+        .unwrap();
+    assert!(
+        matches!(summary.result_files.as_slice(), [ResultsOutcome::Stored(f)] if f.results == 8),
+        "{:#?}",
+        summary.result_files
+    );
+    let all = store
+        .discrepancies(&DiscrepancyFilter {
+            day: Some(day(21)),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let m = by_type(&all);
+    let id = |n: &str| w.ids[n];
+    assert_eq!(only(&m, T::MissingAtPartner).records, vec![id("missing")]);
+    let altered = only(&m, T::AmountMismatch);
+    assert_eq!(
+        (altered.records.clone(), altered.amount_fen),
+        (vec![id("altered")], 50)
+    );
+    assert!(altered.files.contains(&w.result_file));
+    assert_eq!(only(&m, T::RejectedByIssuer).records, vec![id("rejected")]);
+    assert!(
+        m.contains_key(&T::MissingAtHub),
+        "the record never sent: {all:#?}"
+    );
 }

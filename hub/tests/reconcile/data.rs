@@ -268,6 +268,69 @@ pub(crate) fn result_file(sender: &str, for_day: NaiveDate, entries: &[ResultEnt
     w.finish().unwrap().0
 }
 
+/// A result file's bytes in the result layout of `family` (`hutong-xml`: [`result_file`]).
+pub(crate) fn result_file_in(
+    family: adapters::Format,
+    sender: &str,
+    for_day: NaiveDate,
+    entries: &[ResultEntry],
+) -> Vec<u8> {
+    use adapters::result::{RecordStatus, ResultEntry as Line, ResultMeta, ResultTotals, ResultTx};
+    if family == adapters::Format::HutongXml {
+        return result_file(sender, for_day, entries);
+    }
+    let meta = ResultMeta {
+        sender: sender.into(),
+        receiver: Some("HUB".into()),
+        seq: 7,
+        created: local(22, 2, 0),
+        day: Some(for_day),
+    };
+    let mut out = Vec::new();
+    let mut sink = adapters::create_result(
+        family,
+        &mut out,
+        &meta,
+        card_standards::CodeTables::builtin(),
+    )
+    .unwrap();
+    let mut totals = ResultTotals::default();
+    for (i, e) in entries.iter().enumerate() {
+        let accepted = e.status == Status::Accepted;
+        sink.write(&Line {
+            record: i as u64 + 1,
+            tx: Some(ResultTx {
+                scheme: e.scheme,
+                issuer: e.issuer,
+                card: e.card,
+                card_seq: e.card_seq,
+                kind: e.kind,
+                terminal: e.terminal,
+                terminal_seq: e.terminal_seq,
+                amount_fen: e.amount_fen,
+            }),
+            status: if accepted {
+                RecordStatus::Accepted
+            } else {
+                RecordStatus::Rejected
+            },
+            code: e.code.clone(),
+            field: None,
+            reason: e.reason.clone(),
+        })
+        .unwrap();
+        totals.count += 1;
+        totals.amount_fen += e.amount_fen;
+        if accepted {
+            totals.accepted += 1;
+        } else {
+            totals.rejected += 1;
+        }
+    }
+    sink.close(&totals).unwrap();
+    out
+}
+
 /// Stores `bytes` as an upload of `sender` (status received) in the vault; returns the file id.
 pub(crate) async fn upload(
     store: &Store,
@@ -311,6 +374,11 @@ pub(crate) struct World {
 /// file confirms, alters, rejects, repeats, omits and invents records), Qingdao cards acquired
 /// by RZ (a counter gap, a clone, a broken balance chain) and a late presentment.
 pub(crate) async fn world(store: &Store) -> World {
+    world_answered_in(store, adapters::Format::HutongXml).await
+}
+
+/// [`world`], with MOT's result file in the result layout of `family`.
+pub(crate) async fn world_answered_in(store: &Store, family: adapters::Format) -> World {
     let dir = tempfile::tempdir().unwrap();
     let vault = Vault::open(dir.path()).unwrap();
     participants(store).await;
@@ -385,8 +453,8 @@ pub(crate) async fn world(store: &Store) -> World {
         answer(&r("repeated"), 800, None),
         answer(&never_sent, 900, None),
     ];
-    let bytes = result_file("MOT", day(21), &entries);
-    let result_file = upload(store, &vault, "MOT", "MOT_RESULT_20261121.xml", &bytes).await;
+    let bytes = result_file_in(family, "MOT", day(21), &entries);
+    let result_file = upload(store, &vault, "MOT", "MOT_RESULT_20261121.dat", &bytes).await;
     World {
         vault,
         _dir: dir,
