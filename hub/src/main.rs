@@ -14,7 +14,7 @@ fn main() -> ExitCode {
     // The demo draws progress bars on stderr and the benchmarks print tables: only warnings
     // go there unless RUST_LOG asks.
     let default_filter = match cli.command {
-        hub::cli::Command::Demo(_) | hub::cli::Command::Bench(_) => "warn",
+        hub::cli::Command::Demo(_) | hub::cli::Command::Bench(_) => "warn,sqlx::query=error",
         _ => "warn,hub=info",
     };
     tracing_subscriber::fmt()
