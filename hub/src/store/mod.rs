@@ -20,7 +20,7 @@
 //!
 //! - SQLite (default): one file `hutong.db` in the data directory, WAL journal,
 //!   `synchronous = FULL` (a receipt is never sent for a row that a power cut could lose),
-//!   foreign keys on, 128 MiB of page cache per connection, a 10-minute busy timeout: SQLite has one writer at a time, and ingesting a
+//!   foreign keys on, a 10-minute busy timeout: SQLite has one writer at a time, and ingesting a
 //!   file is one write transaction, so other writers (an upload's row, an audit entry) queue
 //!   behind a large ingest rather than fail. PostgreSQL has no such wait.
 //! - PostgreSQL: a `postgres://` URL; several `hutong serve` replicas can share one database.
@@ -256,12 +256,7 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(600))
-            // 128 MiB of page cache per connection (allocated as used, default 2 MiB): a
-            // day's records arrive in time order across thousands of terminals, so inserts
-            // into the natural-key index land all over it, and a small cache rereads the
-            // index's pages from the file for every batch.
-            .pragma("cache_size", "-131072");
+            .busy_timeout(Duration::from_secs(600));
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
