@@ -226,21 +226,6 @@ impl Ingestor {
             return Ok(None);
         }
         let sender = file.sender.clone().unwrap_or_default();
-        // A partner's result file is reconciliation's to read, not a transaction file.
-        if crate::reconcile::results::looks_like_results(&self.vault, &file.stored_path)
-            .map_err(|e| IngestError::Io(format!("file {file_id}: {e}")))?
-        {
-            let outcome = crate::reconcile::ingest_results(
-                &self.store,
-                &self.vault,
-                file_id,
-                crate::store::Timestamp::now(),
-            )
-            .await
-            .map_err(Box::new)?;
-            tracing::info!(file_id, ?outcome, "result file stored for reconciliation");
-            return Ok(None);
-        }
         let mut tx = self.store.begin().await?;
         if !claim_for_ingest(&mut tx, file_id).await? {
             tx.rollback().await?;
@@ -267,7 +252,22 @@ impl Ingestor {
         // F01: the format.
         let path = self.vault.path_of(&file.stored_path);
         let format = match detect(&path) {
-            Ok(Ok(f)) => f,
+            Ok(Ok(Detected::Data(f))) => f,
+            Ok(Ok(Detected::Results)) => {
+                // A partner's result file is reconciliation's to read (it moves the file out
+                // of `received` in a transaction of its own).
+                tx.rollback().await?;
+                let outcome = crate::reconcile::ingest_results(
+                    &self.store,
+                    &self.vault,
+                    file_id,
+                    crate::store::Timestamp::now(),
+                )
+                .await
+                .map_err(Box::new)?;
+                tracing::info!(file_id, ?outcome, "result file stored for reconciliation");
+                return Ok(None);
+            }
             Ok(Err(r)) => return self.reject_whole(tx, base, r, started).await.map(Some),
             Err(e) => {
                 tx.rollback().await?;
@@ -506,7 +506,15 @@ async fn join(parser: tokio::task::JoinHandle<End>) -> Result<End, IngestError> 
 }
 
 /// Names a stored file's format from its first bytes: `Ok(Err)` is `F01`.
-fn detect(path: &std::path::Path) -> Result<Result<Format, Rejection>, IngestError> {
+/// What a stored file is, by its first bytes.
+enum Detected {
+    /// A transaction or blacklist file of this format: ingest's.
+    Data(Format),
+    /// A partner's result file: reconciliation's.
+    Results,
+}
+
+fn detect(path: &std::path::Path) -> Result<Result<Detected, Rejection>, IngestError> {
     let mut f = std::fs::File::open(path)
         .map_err(|e| IngestError::Io(format!("{}: {e}", path.display())))?;
     let mut first = vec![0u8; 4096];
@@ -518,7 +526,10 @@ fn detect(path: &std::path::Path) -> Result<Result<Format, Rejection>, IngestErr
             Err(e) => return Err(IngestError::Io(format!("{}: {e}", path.display()))),
         }
     }
-    Ok(adapters::detect(&first[..n]).map_err(|e| {
+    if adapters::detect_result(&first[..n]).is_some() {
+        return Ok(Ok(Detected::Results));
+    }
+    Ok(adapters::detect(&first[..n]).map(Detected::Data).map_err(|e| {
         Rejection::new(
             Code::F01,
             Some("format"),

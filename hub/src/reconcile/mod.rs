@@ -31,7 +31,7 @@
 
 pub mod jobs;
 mod resolve;
-pub(crate) mod results;
+mod results;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -52,7 +52,7 @@ use crate::store::reconcile::{
 use crate::store::{NewAuditEntry, Store, StoreError, Timestamp, append_audit};
 use crate::vault::Vault;
 
-pub use resolve::{ResolveSummary, close_settled, resolve_open};
+pub use resolve::{ResolveSummary, close_settled, open_dispute, resolve_open};
 pub use results::{ResultsOutcome, ingest_pending_results, ingest_results};
 
 /// How reconciliation is configured: one TOML file (`hutong reconcile --rules FILE`, `reconcile`

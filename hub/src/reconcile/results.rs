@@ -35,10 +35,7 @@ pub enum ResultsOutcome {
 }
 
 /// The result family the stored file `stored_path` starts like, if any.
-pub(crate) fn result_family(
-    vault: &Vault,
-    stored_path: &str,
-) -> std::io::Result<Option<adapters::Format>> {
+fn result_family(vault: &Vault, stored_path: &str) -> std::io::Result<Option<adapters::Format>> {
     let mut head = [0u8; 1024];
     let mut f = std::fs::File::open(vault.path_of(stored_path))?;
     let mut n = 0;
@@ -50,11 +47,6 @@ pub(crate) fn result_family(
         n += got;
     }
     Ok(adapters::detect_result(&head[..n]))
-}
-
-/// Whether the stored file `stored_path` starts like a result file.
-pub(crate) fn looks_like_results(vault: &Vault, stored_path: &str) -> std::io::Result<bool> {
-    Ok(result_family(vault, stored_path)?.is_some())
 }
 
 struct Parsed {
@@ -70,6 +62,20 @@ fn code(e: &adapters::Error) -> &'static str {
     e.reason_code().map(|c| c.as_str()).unwrap_or("F01")
 }
 
+impl Parsed {
+    /// A file refused before its first line (its header does not read).
+    fn refused(e: &adapters::Error) -> Parsed {
+        Parsed {
+            day: None,
+            sender: String::new(),
+            lines: Vec::new(),
+            bad: 0,
+            declared: None,
+            error: Some(format!("{}: {e}", code(e))),
+        }
+    }
+}
+
 /// Parses a result file in the `local-csv`, `mohurd`, `mot` or `pboc` result layout. A line
 /// that names no record (blank record columns, or the whole-file entry) cannot be matched and
 /// counts as unreadable, as a line that does not parse.
@@ -82,16 +88,7 @@ fn parse_family(
     let tables = card_standards::CodeTables::builtin();
     let mut stream = match adapters::open_result(family, BufReader::new(f), tables, &name) {
         Ok(s) => s,
-        Err(e) => {
-            return Ok(Parsed {
-                day: None,
-                sender: String::new(),
-                lines: Vec::new(),
-                bad: 0,
-                declared: None,
-                error: Some(format!("{}: {e}", code(&e))),
-            });
-        }
+        Err(e) => return Ok(Parsed::refused(&e)),
     };
     let day = stream.meta().day;
     let sender = stream.meta().sender.clone();
@@ -151,16 +148,7 @@ fn parse(path: std::path::PathBuf, name: String) -> Result<Parsed, String> {
     let f = std::fs::File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut reader = match result::reader(BufReader::new(f), ReadOptions::new(&name)) {
         Ok(r) => r,
-        Err(e) => {
-            return Ok(Parsed {
-                day: None,
-                sender: String::new(),
-                lines: Vec::new(),
-                bad: 0,
-                declared: None,
-                error: Some(format!("{}: {e}", code(&e))),
-            });
-        }
+        Err(e) => return Ok(Parsed::refused(&e)),
     };
     let day = Some(reader.day());
     let sender = reader.meta().sender.clone();
@@ -207,7 +195,7 @@ fn parse(path: std::path::PathBuf, name: String) -> Result<Parsed, String> {
 }
 
 /// Processes one uploaded file as a partner's result file (the entry point ingest's worker
-/// calls for files whose root element is `<ResultFile>`): parses it, stores its lines and
+/// calls for uploads that start like a result file of any family): parses it, stores its lines and
 /// declared totals and moves it to `results_stored`, or refuses it whole (`results_rejected`,
 /// with the reason: a broken envelope `F01`, totals that disagree with the lines `F02`, or a
 /// `sender` that is not the participant who uploaded it). Idempotent: a file processed before
@@ -234,19 +222,19 @@ pub async fn ingest_results(
             "file {file_id} is not an uploaded file"
         )));
     };
-    if file.status != FileStatus::Received
-        || !looks_like_results(vault, &file.stored_path)
-            .map_err(|e| ReconcileError::Io(e.to_string()))?
-    {
+    if file.status != FileStatus::Received {
         return Ok(ResultsOutcome::NotResults { file_id });
     }
+    let Some(family) =
+        result_family(vault, &file.stored_path).map_err(|e| ReconcileError::Io(e.to_string()))?
+    else {
+        return Ok(ResultsOutcome::NotResults { file_id });
+    };
     let path = vault.path_of(&file.stored_path);
     let name = file.name.clone();
-    let family =
-        result_family(vault, &file.stored_path).map_err(|e| ReconcileError::Io(e.to_string()))?;
     let mut parsed = tokio::task::spawn_blocking(move || match family {
-        Some(f) if f != adapters::Format::HutongXml => parse_family(path, name, f),
-        _ => parse(path, name),
+        adapters::Format::HutongXml => parse(path, name),
+        f => parse_family(path, name, f),
     })
     .await
     .map_err(|e| ReconcileError::Io(e.to_string()))?
@@ -342,9 +330,9 @@ pub async fn ingest_pending_results(
         if f.direction != Direction::In {
             continue;
         }
-        match looks_like_results(vault, &f.stored_path) {
-            Ok(true) => out.push(ingest_results(store, vault, f.id, now).await?),
-            Ok(false) => {}
+        match result_family(vault, &f.stored_path) {
+            Ok(Some(_)) => out.push(ingest_results(store, vault, f.id, now).await?),
+            Ok(None) => {}
             Err(e) => tracing::warn!(file = f.id, "cannot read a received file: {e}"),
         }
     }
