@@ -285,56 +285,29 @@ pub(crate) async fn open_one_dispute(
                 .step("reconcile")?,
         );
     }
-    candidates.retain(|d| {
-        matches!((&d.acquirer, &d.issuer), (Some(a), Some(i)) if a != i && !a.is_empty() && !i.is_empty())
-    });
-    let Some(d) = candidates.into_iter().max_by_key(|d| d.amount_fen) else {
+    // Between two participants: the issuer side claims from the acquirer.
+    let Some((d, claimant, respondent)) = candidates
+        .into_iter()
+        .filter_map(|d| {
+            let (issuer, acquirer) = (d.issuer.clone()?, d.acquirer.clone()?);
+            (!issuer.is_empty() && !acquirer.is_empty() && issuer != acquirer)
+                .then_some((d, issuer, acquirer))
+        })
+        .max_by_key(|(d, _, _)| d.amount_fen)
+    else {
         return Ok(None);
     };
-    let (Some(claimant), Some(respondent)) = (d.issuer.clone(), d.acquirer.clone()) else {
-        return Ok(None);
-    };
-    let scheme = d
-        .scheme
-        .as_deref()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(card_standards::Scheme::Local);
-    let mut tx = store.begin().await.step("reconcile")?;
-    let case = crate::disputes::open_case(
-        &mut tx,
-        &settings.deadlines,
-        d.id,
+    crate::reconcile::open_dispute(
+        store,
+        settings,
+        &d,
         &claimant,
         &respondent,
-        scheme,
-        d.amount_fen,
-        &format!(
-            "{} #{}: {} (opened by the demo for review)",
-            d.kind, d.id, d.detail
-        ),
+        "demo",
         Timestamp::now(),
     )
     .await
-    .step("reconcile")?;
-    let words = format!("dispute case {case}: {claimant} claims from {respondent}");
-    crate::store::reconcile::update_discrepancy(
-        &mut tx,
-        d.id,
-        &[DiscrepancyStatus::Open, DiscrepancyStatus::Monitoring],
-        DiscrepancyStatus::Disputed,
-        &crate::store::reconcile::DiscrepancyUpdate {
-            rule: Some("demo".into()),
-            decision: Some("dispute".into()),
-            case_id: Some(case),
-            resolution: Some(words),
-            ..Default::default()
-        },
-        Timestamp::now(),
-    )
-    .await
-    .step("reconcile")?;
-    tx.commit().await.step("reconcile")?;
-    Ok(Some(case))
+    .step("reconcile")
 }
 
 /// Reads the day's figures and checks every fault.

@@ -12,7 +12,8 @@ use super::{ReconcileError, ReconcileSettings};
 use crate::disputes::open_case;
 use crate::store::clearing::{NewAdjustment, insert_adjustment};
 use crate::store::reconcile::{
-    DiscrepancyFilter, DiscrepancyStatus, DiscrepancyUpdate, insert_resend, update_discrepancy,
+    Discrepancy, DiscrepancyFilter, DiscrepancyStatus, DiscrepancyUpdate, insert_resend,
+    update_discrepancy,
 };
 use crate::store::{NewAuditEntry, Store, Timestamp, Tx, append_audit};
 use crate::vault::Vault;
@@ -202,36 +203,10 @@ pub async fn resolve_open(
                 claimant,
                 respondent,
             } if !claimant.is_empty() && !respondent.is_empty() && claimant != respondent => {
-                let scheme = d
-                    .scheme
-                    .as_deref()
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(card_standards::Scheme::Local);
-                let case_id = open_case(
-                    &mut tx,
-                    &settings.deadlines,
-                    d.id,
-                    claimant,
-                    respondent,
-                    scheme,
-                    d.amount_fen,
-                    &format!("{} #{}: {}", d.kind, d.id, d.detail),
-                    now,
-                )
-                .await?;
+                let (case_id, update, words) =
+                    dispute_in(&mut tx, settings, &d, claimant, respondent, r.rule, now).await?;
                 summary.cases.push(case_id);
-                let words = format!("dispute case {case_id}: {claimant} claims from {respondent}");
-                (
-                    DiscrepancyStatus::Disputed,
-                    DiscrepancyUpdate {
-                        rule: Some(r.rule.into()),
-                        decision: Some("dispute".into()),
-                        case_id: Some(case_id),
-                        resolution: Some(words.clone()),
-                        ..DiscrepancyUpdate::default()
-                    },
-                    words,
-                )
+                (DiscrepancyStatus::Disputed, update, words)
             }
             Decision::OpenDispute { .. } => {
                 let words =
@@ -267,6 +242,93 @@ pub async fn resolve_open(
         }
     }
     Ok(summary)
+}
+
+/// Opens a dispute case for `d` inside `tx` — `claimant` claims the discrepancy's amount from
+/// `respondent` — and returns the case, the discrepancy's update that records it under
+/// `rule`, and the decision in words.
+async fn dispute_in(
+    tx: &mut Tx,
+    settings: &ReconcileSettings,
+    d: &Discrepancy,
+    claimant: &str,
+    respondent: &str,
+    rule: &str,
+    now: Timestamp,
+) -> Result<(i64, DiscrepancyUpdate, String), ReconcileError> {
+    let scheme = d
+        .scheme
+        .as_deref()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(card_standards::Scheme::Local);
+    let case_id = open_case(
+        tx,
+        &settings.deadlines,
+        d.id,
+        claimant,
+        respondent,
+        scheme,
+        d.amount_fen,
+        &format!("{} #{}: {}", d.kind, d.id, d.detail),
+        now,
+    )
+    .await?;
+    let words = format!("dispute case {case_id}: {claimant} claims from {respondent}");
+    let update = DiscrepancyUpdate {
+        rule: Some(rule.into()),
+        decision: Some("dispute".into()),
+        case_id: Some(case_id),
+        resolution: Some(words.clone()),
+        ..DiscrepancyUpdate::default()
+    };
+    Ok((case_id, update, words))
+}
+
+/// Opens a dispute case on an open or monitored discrepancy by hand (not by a rule):
+/// `claimant` claims its amount from `respondent`; `rule` names who decided it. One
+/// transaction with the discrepancy's move to `disputed` and an audit entry. `None` when the
+/// discrepancy was no longer open or monitored.
+pub async fn open_dispute(
+    store: &Store,
+    settings: &ReconcileSettings,
+    d: &Discrepancy,
+    claimant: &str,
+    respondent: &str,
+    rule: &str,
+    now: Timestamp,
+) -> Result<Option<i64>, ReconcileError> {
+    if claimant.is_empty() || respondent.is_empty() || claimant == respondent {
+        return Err(ReconcileError::BadInput(format!(
+            "a dispute needs two different participants, not {claimant:?} and {respondent:?}"
+        )));
+    }
+    let mut tx = store.begin().await?;
+    let (case_id, update, words) =
+        dispute_in(&mut tx, settings, d, claimant, respondent, rule, now).await?;
+    let from = [DiscrepancyStatus::Open, DiscrepancyStatus::Monitoring];
+    if !update_discrepancy(
+        &mut tx,
+        d.id,
+        &from,
+        DiscrepancyStatus::Disputed,
+        &update,
+        now,
+    )
+    .await?
+    {
+        return Ok(None);
+    }
+    let target = format!("discrepancy:{}", d.id);
+    audit_in(
+        &mut tx,
+        None,
+        "reconcile.resolve",
+        &target,
+        &format!("{rule}: {words}"),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Some(case_id))
 }
 
 /// Closes every resolved discrepancy whose adjustment has cleared in a closed window, and
