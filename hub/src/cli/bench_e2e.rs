@@ -206,9 +206,8 @@ pub(crate) fn run(args: &E2eBenchArgs) -> anyhow::Result<ExitCode> {
         };
         let mut copy = None;
         if let Some(db) = &pg {
-            let url = match &db.target {
-                crate::store::DbTarget::Url(u) => u.clone(),
-                crate::store::DbTarget::DataDir(_) => unreachable!("a PostgreSQL test database"),
+            let crate::store::DbTarget::Url(url) = db.target.clone() else {
+                anyhow::bail!("DATABASE_URL did not give a PostgreSQL database");
             };
             db.store.close().await;
             let (run, _) = run_backend("postgres", &root, &world, args, Some(url), None).await?;

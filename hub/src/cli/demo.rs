@@ -100,7 +100,7 @@ impl Bars {
             } => {
                 let b = self.bar(&participant, total, BAR);
                 b.set_position(done);
-                b.set_message(format!("files, {}", human_bytes(bytes)));
+                b.set_message(format!("files, {}", indicatif::HumanBytes(bytes)));
             }
             Event::PartnerDone(p) => self.bar(&p, 0, BAR).finish(),
             Event::Ingested {
@@ -123,19 +123,8 @@ impl Bars {
     }
 }
 
-fn human_bytes(b: u64) -> String {
-    match b {
-        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
-        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
-        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / (1u64 << 10) as f64),
-        b => format!("{b} B"),
-    }
-}
-
 fn yuan(fen: i64) -> String {
-    let sign = if fen < 0 { "-" } else { "" };
-    let a = fen.unsigned_abs();
-    format!("{sign}¥{}.{:02}", a / 100, a % 100)
+    format!("¥{}", reconciliation::money::yuan(fen))
 }
 
 /// Runs `hutong demo`.

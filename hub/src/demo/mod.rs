@@ -211,10 +211,23 @@ impl DemoHub {
     /// Simulates the day, configures the hub for it and starts its server (not yet its
     /// ingest worker: [`DemoHub::start_ingest`]).
     pub async fn start(config: &DemoConfig, observe: Observer<'_>) -> Result<DemoHub, DemoError> {
-        let clearing_settings = ClearingSettings::default();
-        let day = clearing_settings
-            .cutoff
-            .settlement_day(Timestamp::now().datetime());
+        let day = demo_day(Timestamp::now());
+        // The database first: a URL that cannot work fails before minutes of simulation.
+        let store_started = Instant::now();
+        let hub_dir = config.dir.join("hub");
+        let target = match &config.database {
+            Some(url) => DbTarget::Url(url.clone()),
+            None => DbTarget::DataDir(hub_dir.clone()),
+        };
+        std::fs::create_dir_all(&hub_dir).step("configure")?;
+        let store = match Store::open(&target).await {
+            Ok(store) => store,
+            Err(e @ crate::store::StoreError::UnsupportedUrl(_)) => {
+                return Err(DemoError::BadInput(format!("--database: {e}")));
+            }
+            Err(e) => return Err(e).step("configure"),
+        };
+        let store_time = store_started.elapsed();
         let (world_dir, sim) = match &config.world {
             Some(dir) => (dir.clone(), setup::load(dir, day)?),
             None => {
@@ -236,18 +249,11 @@ impl DemoHub {
             "PKI, participant certificates, participants, routes, issuer keys, fees".into(),
         ));
         let configure_started = Instant::now();
-        let hub_dir = config.dir.join("hub");
-        let target = match &config.database {
-            Some(url) => DbTarget::Url(url.clone()),
-            None => DbTarget::DataDir(hub_dir.clone()),
-        };
-        std::fs::create_dir_all(&hub_dir).step("configure")?;
-        let store = Store::open(&target).await.step("configure")?;
         let vault = Vault::open(&hub_dir).step("configure")?;
         let configured = setup::configure(&config.dir, &sim.manifest, &store).await?;
         let clearing = ClearingSettings {
             hub_code: HUB_CODE.into(),
-            ..clearing_settings
+            ..ClearingSettings::default()
         }
         .with_fees_file(&world_dir.join(&sim.manifest.fees))
         .step("configure")?;
@@ -266,7 +272,7 @@ impl DemoHub {
             ),
             ..IngestConfig::default()
         };
-        let configure_seconds = configure_started.elapsed().as_secs_f64();
+        let configure_seconds = (store_time + configure_started.elapsed()).as_secs_f64();
 
         let tls = ReloadingTls::load(certs::ServerTlsFiles::of(&configured.pki)).step("serve")?;
         let ingest_wake = Arc::new(Notify::new());
@@ -488,17 +494,12 @@ pub fn demo_day(now: Timestamp) -> NaiveDate {
 
 /// Checks that `dir` is absent or empty (the demo never writes over earlier work).
 pub fn check_dir(dir: &Path) -> Result<(), DemoError> {
-    match std::fs::read_dir(dir) {
-        Ok(mut entries) => {
-            if entries.next().is_some() {
-                return Err(DemoError::BadInput(format!(
-                    "--dir {} is not empty: give a new directory (or remove the earlier demo's)",
-                    dir.display()
-                )));
-            }
-            Ok(())
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+    match crate::simulate::is_absent_or_empty(dir) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(DemoError::BadInput(format!(
+            "--dir {} is not empty: give a new directory (or remove the earlier demo's)",
+            dir.display()
+        ))),
         Err(e) => Err(DemoError::BadInput(format!("--dir {}: {e}", dir.display()))),
     }
 }

@@ -227,6 +227,16 @@ pub const TOP_FILES: [&str; 4] = ["world.toml", "keys.toml", "fees.toml", "groun
 /// The directories a run writes.
 pub const TOP_DIRS: [&str; 3] = ["files", "blacklists", "results"];
 
+/// Whether `dir` is absent or an empty directory (the simulator and the demo never write
+/// over earlier work). An error when it is a file or cannot be read.
+pub fn is_absent_or_empty(dir: &Path) -> std::io::Result<bool> {
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => Ok(entries.next().is_none()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+        Err(e) => Err(e),
+    }
+}
+
 fn ensure_empty(out: &Path) -> Result<(), SimError> {
     if out.exists() && !out.is_dir() {
         return Err(SimError::Config(format!(
@@ -234,21 +244,13 @@ fn ensure_empty(out: &Path) -> Result<(), SimError> {
             out.display()
         )));
     }
-    match std::fs::read_dir(out) {
-        Ok(mut entries) => {
-            if entries.next().is_some() {
-                return Err(SimError::Config(format!(
-                    "--out: {} is not empty; choose a new directory (or --force to replace an earlier simulation)",
-                    out.display()
-                )));
-            }
-            Ok(())
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(out).map_err(|e| SimError::io(out, e))
-        }
-        Err(e) => Err(SimError::io(out, e)),
+    if !is_absent_or_empty(out).map_err(|e| SimError::io(out, e))? {
+        return Err(SimError::Config(format!(
+            "--out: {} is not empty; choose a new directory (or --force to replace an earlier simulation)",
+            out.display()
+        )));
     }
+    std::fs::create_dir_all(out).map_err(|e| SimError::io(out, e))
 }
 
 /// How far a run is: records written to the acquirers' files so far, and about how many

@@ -100,6 +100,19 @@ fn the_demo_finds_every_injected_fault_and_says_where_the_reports_are() {
         serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap();
     check_report(&report, &dir);
 
+    // A database URL of no known kind is bad input (exit 2), named as such.
+    let other = tmp("bad-url");
+    let bad = hutong(&[
+        "demo",
+        "--dir",
+        other.to_str().unwrap(),
+        "--database",
+        "mysql://localhost/x",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--database"));
+    let _ = std::fs::remove_dir_all(&other);
+
     // The directory is not reused: a second run refuses it, exit 2, and leaves it alone.
     let again = hutong(&["demo", "--dir", dir.to_str().unwrap(), "--taps", "5000"]);
     assert_eq!(again.status.code(), Some(2));
