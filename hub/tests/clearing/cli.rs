@@ -15,8 +15,9 @@ fn hutong(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-#[tokio::test]
-async fn clear_twice_prints_the_same_result_and_writes_the_settlement_files_once() {
+/// An SQLite data directory with QD and RZ registered and one accepted RZ file of `records`,
+/// received on the 21st before the cut-off.
+async fn rz_file_of_qd_cards(records: &[crate::window::Rec<'_>]) -> (tempfile::TempDir, TestDb) {
     let dir = tempfile::tempdir().unwrap();
     let db = TestDb::sqlite(dir.path()).await.unwrap();
     participants(&db.store, &["QD", "RZ"]).await;
@@ -25,16 +26,16 @@ async fn clear_twice_prints_the_same_result_and_writes_the_settlement_files_once
             .unwrap()
             .into(),
     );
-    file(
-        &db.store,
-        "RZ",
-        received,
-        "accepted",
-        &[
-            ("QD", "RZ", "local", "bus", "purchase", 200),
-            ("QD", "RZ", "local", "retail", "purchase", 2450),
-        ],
-    )
+    file(&db.store, "RZ", received, "accepted", records).await;
+    (dir, db)
+}
+
+#[tokio::test]
+async fn clear_twice_prints_the_same_result_and_writes_the_settlement_files_once() {
+    let (dir, db) = rz_file_of_qd_cards(&[
+        ("QD", "RZ", "local", "bus", "purchase", 200),
+        ("QD", "RZ", "local", "retail", "purchase", 2450),
+    ])
     .await;
     db.store.close().await;
     let fees = dir.path().join("fees.toml");
@@ -157,22 +158,7 @@ async fn clear_before_the_cutoff_refuses_and_says_how_to_close_early() {
 
 #[tokio::test]
 async fn outbound_writes_each_issuer_sides_package_once_for_a_closed_day_only() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = TestDb::sqlite(dir.path()).await.unwrap();
-    participants(&db.store, &["QD", "RZ"]).await;
-    let received = Timestamp::from_datetime(
-        chrono::DateTime::parse_from_rfc3339("2026-11-21T09:00:00Z")
-            .unwrap()
-            .into(),
-    );
-    file(
-        &db.store,
-        "RZ",
-        received,
-        "accepted",
-        &[("QD", "RZ", "local", "bus", "purchase", 200)],
-    )
-    .await;
+    let (dir, db) = rz_file_of_qd_cards(&[("QD", "RZ", "local", "bus", "purchase", 200)]).await;
     let data = dir.path().to_str().unwrap();
     let args = ["outbound", "--day", "2026-11-21", "--data-dir", data];
 
