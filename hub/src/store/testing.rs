@@ -49,8 +49,14 @@ impl TestDb {
             .execute(&mut conn)
             .await?;
         conn.close().await?;
-        let store =
-            Store::open_postgres(base.options([("search_path", schema.as_str())]), &url).await?;
+        // The pool's connections carry the schema's name, so that dropping the schema can end
+        // them first (see `Drop`).
+        let store = Store::open_postgres(
+            base.options([("search_path", schema.as_str())])
+                .application_name(&schema),
+            &url,
+        )
+        .await?;
         let sep = if url.contains('?') { '&' } else { '?' };
         Ok(Some(TestDb {
             store,
@@ -84,6 +90,18 @@ impl Drop for TestDb {
             };
             rt.block_on(async move {
                 if let Ok(mut conn) = PgConnection::connect(&url).await {
+                    // A test that ended while one of its tasks was inside a transaction (a
+                    // server task aborted mid-audit, say) leaves that connection idle in the
+                    // transaction, holding its locks, until the pool is dropped — after this
+                    // runs. End the test's own connections first, or the DROP waits for ever
+                    // (and every other test waiting on the audit log's advisory lock with it).
+                    let _ = sqlx::query(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                         WHERE application_name = $1 AND pid <> pg_backend_pid()",
+                    )
+                    .bind(&schema)
+                    .execute(&mut conn)
+                    .await;
                     let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
                         "DROP SCHEMA IF EXISTS {schema} CASCADE"
                     )))
