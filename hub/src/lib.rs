@@ -2,11 +2,13 @@
 //! the command line, the HTTPS server, storage and delivery — and calls the pure crates
 //! (`card-standards`, `adapters`, `reconciliation`, `certs`, `conformance`) for the rules.
 
+pub mod app;
 pub mod clearing;
 pub mod cli;
 pub mod client;
 pub mod config;
 pub mod console;
+pub mod day;
 pub mod delivery;
 pub mod demo;
 pub mod disputes;
@@ -17,6 +19,7 @@ pub mod reconcile;
 pub mod scheduler;
 pub mod seal;
 pub mod server;
+pub mod settings;
 pub mod simulate;
 pub mod store;
 pub mod vault;

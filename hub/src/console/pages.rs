@@ -163,7 +163,10 @@ fn parse_day(s: &str) -> Result<NaiveDate, ConsoleError> {
 }
 
 fn local(state: &ConsoleState, t: Timestamp) -> String {
-    crate::reconcile::local_time(&state.reconcile, t)
+    state
+        .reconcile
+        .hub
+        .local_time(t.datetime())
         .format("%Y-%m-%d %H:%M")
         .to_string()
 }

@@ -51,6 +51,8 @@ pub struct AppState {
     pub outbox: Arc<Notify>,
     /// Woken when a file is stored, so the ingest worker starts at once.
     pub ingest: Arc<Notify>,
+    /// The hub's code and local time (statements are stamped in it).
+    pub hub: Arc<crate::settings::HubSettings>,
 }
 
 /// The router: every resource, with request auditing around them.
