@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! AppSettings ──build──► Application ─┬─ API listener (mTLS)      server::spawn(http::app)
-//!                                     ├─ console listener (TLS)   console::serve(console::router)
+//!                                     ├─ console listener (TLS)   server::spawn(console::router)
 //!                                     ├─ ingest worker            ingest::Ingestor::run
 //!                                     ├─ deliverer                delivery::Deliverer::run
 //!                                     └─ scheduler                scheduler::Scheduler::start
@@ -22,7 +22,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::clearing::ClearingSettings;
-use crate::console::{self, ConsoleServer, ConsoleState};
+use crate::console::{self, ConsoleState};
 use crate::delivery::{Deliverer, DeliveryConfig, HubTls};
 use crate::http::{self, AppState, DisputeConfig};
 use crate::ingest::{IngestConfig, Ingestor};
@@ -165,7 +165,7 @@ pub struct Application {
     outbox: Arc<Notify>,
     ingest_wake: Arc<Notify>,
     api: RunningServer,
-    console: Option<ConsoleServer>,
+    console: Option<RunningServer>,
     ingest: Option<IngestConfig>,
     ingest_worker: Option<JoinHandle<()>>,
     deliverer: Option<JoinHandle<()>>,
@@ -226,9 +226,11 @@ impl Application {
         };
         let api_tls = ReloadingTls::load(certs::ServerTlsFiles::of(&pki)).map_err(tls_err)?;
         let console_tls = match console_listen {
-            Some(_) => Some(Arc::new(
-                console::console_tls_config(&pki).map_err(tls_err)?,
-            )),
+            Some(_) => {
+                let files = certs::ServerTlsFiles::of(&pki);
+                let tls = ReloadingTls::load_for(files, certs::ClientAuth::Optional);
+                Some(Arc::new(tls.map_err(tls_err)?))
+            }
             None => None,
         };
 
@@ -270,7 +272,8 @@ impl Application {
                     (*reconcile).clone(),
                     (*clearing).clone(),
                 );
-                let running = console::serve(bind(addr).await?, config, console::router(state))
+                let router = console::router(state);
+                let running = server::spawn(bind(addr).await?, config, router, None)
                     .map_err(|source| AppError::Listen { addr, source })?;
                 Some(running)
             }

@@ -23,3 +23,4 @@ pub mod settings;
 pub mod simulate;
 pub mod store;
 pub mod vault;
+pub mod wire;

@@ -25,10 +25,11 @@ use reconciliation::dispute::{Action, Proposal, Stage};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ConsoleCert, ConsoleError, ConsoleState, LOGIN_COOKIE, SESSION_COOKIE, SESSION_HOURS, St,
-    Staff, auth, export,
+    ConsoleError, ConsoleState, LOGIN_COOKIE, SESSION_COOKIE, SESSION_HOURS, St, Staff, auth,
+    export,
 };
 use crate::disputes::{self, Actor, CaseError};
+use crate::server::{Caller, CallerRevoked};
 use crate::store::disputes::CaseFilter;
 use crate::store::reconcile::{DiscrepancyFilter, DiscrepancyStatus};
 use crate::store::{NewAuditEntry, StaffRole, Timestamp, User, append_audit};
@@ -186,7 +187,7 @@ fn cookie_header(name: &str, value: &str, max_age: i64) -> HeaderValue {
 
 async fn login_page(
     State(state): St,
-    cert: Option<Extension<ConsoleCert>>,
+    cert: Option<Extension<Caller>>,
     Query(flash): Query<Flash>,
 ) -> Result<Response, ConsoleError> {
     let token = auth::random_hex(16);
@@ -299,18 +300,26 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$
 
 async fn login_cert(
     State(state): St,
-    cert: Option<Extension<ConsoleCert>>,
+    cert: Option<Extension<Caller>>,
+    revoked: Option<Extension<CallerRevoked>>,
     headers: axum::http::HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> Result<Response, ConsoleError> {
     check_login_csrf(&headers, &f.csrf)?;
-    let Some(Extension(ConsoleCert(id))) = cert else {
+    let Some(Extension(Caller(id))) = cert else {
         return Ok(back(
             "/login",
             "error",
             "Your browser presented no client certificate.",
         ));
     };
+    if revoked.is_some() {
+        return Ok(back(
+            "/login",
+            "error",
+            "Your client certificate has been revoked.",
+        ));
+    }
     let name = id.participant.to_string();
     match state.store.user_by_name(&name).await? {
         Some(u) if u.cert_login => {
@@ -1023,7 +1032,7 @@ async fn case_evidence(
                     .file_name()
                     .map(|n| n.rsplit(['/', '\\']).next().unwrap_or(n).to_string())
                     .unwrap_or_else(|| "evidence".into());
-                crate::http::validate_name(&name).map_err(ConsoleError::BadRequest)?;
+                crate::wire::validate_name(&name).map_err(ConsoleError::BadRequest)?;
                 let mut w = state
                     .vault
                     .stage()
