@@ -7,6 +7,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod console;
+pub mod datadir;
 pub mod delivery;
 pub mod demo;
 pub mod disputes;

@@ -13,6 +13,7 @@ use super::BadInput;
 use super::args::StorageArgs;
 use crate::clearing::{self, ClearingSettings};
 use crate::config::{DEFAULT_LISTEN, DEFAULT_MAX_FILE_BYTES, ServeFile};
+use crate::datadir::DataDirLock;
 use crate::delivery::{Deliverer, HubTls};
 use crate::http::{AppState, app};
 use crate::ingest::keys::IssuerKeys;
@@ -21,7 +22,7 @@ use crate::scheduler::{
     JobBody, JobContext, Scheduler, parse_local_time, parse_offset, run_locked,
 };
 use crate::server::{ReloadingTls, spawn};
-use crate::store::{DbTarget, Store};
+use crate::store::{DbTarget, OpenMode, Store};
 use crate::vault::Vault;
 
 /// Arguments of `hutong serve`; each overrides the same key of --config.
@@ -55,6 +56,9 @@ pub struct ServeArgs {
     /// Issuer master TAC keys (TOML, `[[issuer]]` entries) for TAC verification at ingest.
     #[arg(long, value_name = "FILE")]
     keys: Option<PathBuf>,
+    /// Create the hub's storage if there is none (as `hutong init` would) instead of refusing.
+    #[arg(long)]
+    init: bool,
 }
 
 /// The ingest configuration from the `[ingest]` table and a keys file.
@@ -140,11 +144,16 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let keys_path = args.keys.clone().or(file.keys.clone());
     let ingest_config = ingest_config(&file.ingest, keys_path.as_deref())?;
 
+    // One serve per SQLite data directory (issue 18), held until the process ends.
+    let mut lock = DataDirLock::for_serve(&target, &data_dir, &listen.to_string(), args.init)?;
+    let mode = if args.init {
+        OpenMode::Create
+    } else {
+        OpenMode::Migrate
+    };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
-        let store = Store::open(&target)
-            .await
-            .with_context(|| format!("opening {}", target.describe()))?;
+        let store = Store::open_with(&target, mode).await?;
         let vault = Vault::open(&data_dir)?;
         let outbox = Arc::new(Notify::new());
         let ingest_wake = Arc::new(Notify::new());
@@ -217,6 +226,9 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let scheduler = Scheduler::start(jobs, &schedule, close)
             .await
             .context("starting the scheduler")?;
+        if let Some(lock) = lock.as_mut() {
+            lock.set_address(&server.local_addr.to_string())?;
+        }
         // The first line on stdout says where to connect (tests read it to learn the port).
         println!("hutong listening on https://{}", server.local_addr);
         if let Some(c) = &console {
