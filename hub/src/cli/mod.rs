@@ -19,6 +19,7 @@ mod reconcile;
 mod routes;
 mod serve;
 mod simulate;
+mod status;
 mod upload;
 
 use std::process::ExitCode;
@@ -48,6 +49,9 @@ pub enum Command {
     /// Create a hub's storage (or migrate an older one) and record its identity: the first
     /// command of a new hub.
     Init(init::InitArgs),
+    /// What an operator checks first: participants, certificates, ingest, windows, deliveries,
+    /// discrepancies, disputes, the audit chain. Exit 0 when nothing needs attention, 1 otherwise.
+    Status(status::StatusArgs),
     /// Close a day's settlement window by hand (idempotent), produce its settlement files, print its positions.
     Clear(clear::ClearArgs),
     /// Write a closed day's outbound packages (下发包) into each issuer side's outbox, in its
@@ -105,6 +109,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Demo(args) => demo::run(args),
         Command::Init(args) => init::run(args),
+        Command::Status(args) => status::run(args),
         Command::Crypto(cmd) => crypto::run(cmd),
         Command::Clear(args) => clear::run_clear(args),
         Command::Positions(args) => clear::run_positions(args),

@@ -52,6 +52,7 @@ mod participants;
 pub mod reconcile;
 pub mod records;
 mod routes;
+mod status;
 pub mod testing;
 mod time;
 mod users;
@@ -86,6 +87,7 @@ pub use records::{
     store_batches,
 };
 pub use routes::Route;
+pub use status::{ClosedWindow, QueueStatus};
 pub use time::Timestamp;
 pub use users::{NewUser, Session, StaffRole, User};
 
