@@ -9,6 +9,7 @@ mod bench_e2e;
 mod bench_ingest;
 mod certs;
 mod clear;
+mod config;
 mod conformance;
 mod crypto;
 mod demo;
@@ -52,6 +53,9 @@ pub enum Command {
     /// What an operator checks first: participants, certificates, ingest, windows, deliveries,
     /// discrepancies, disputes, the audit chain. Exit 0 when nothing needs attention, 1 otherwise.
     Status(status::StatusArgs),
+    /// Check a `serve` configuration file without starting anything.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
     /// Close a day's settlement window by hand (idempotent), produce its settlement files, print its positions.
     Clear(clear::ClearArgs),
     /// Write a closed day's outbound packages (下发包) into each issuer side's outbox, in its
@@ -109,6 +113,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Demo(args) => demo::run(args),
         Command::Init(args) => init::run(args),
+        Command::Config(cmd) => config::run(cmd),
         Command::Status(args) => status::run(args),
         Command::Crypto(cmd) => crypto::run(cmd),
         Command::Clear(args) => clear::run_clear(args),
