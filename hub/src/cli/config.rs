@@ -78,28 +78,45 @@ fn line_at(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
-/// The line where top-level key (or table) `key` is set: `key = …`, `[key]`, `[key.…]`.
+/// The line where `key` is set: a top-level `key = …`, `[key]` or `[key.…]`; for a dotted
+/// `table.field`, the field's line inside `[table]` (else the table's header).
 fn line_of(text: &str, key: &str) -> Option<usize> {
-    let mut in_table = false;
+    let (top, field) = match key.split_once('.') {
+        Some((t, f)) => (t, Some(f)),
+        None => (key, None),
+    };
+    let assigns = |l: &str, k: &str| {
+        l.strip_prefix(k)
+            .is_some_and(|rest| rest.trim_start().starts_with(['=', '.']))
+    };
+    let mut table: Option<String> = None;
+    let mut header = None;
     for (i, line) in text.lines().enumerate() {
         let l = line.trim_start();
-        if let Some(header) = l.strip_prefix('[') {
-            let name = header.trim_start_matches('[');
-            let name = name.split([']', '.']).next().unwrap_or("").trim();
-            if name == key {
-                return Some(i + 1);
+        if let Some(h) = l.strip_prefix('[') {
+            let name = h.trim_start_matches('[');
+            let name = name
+                .split([']', '.'])
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string();
+            if name == top && header.is_none() {
+                header = Some(i + 1);
+                if field.is_none() {
+                    return header;
+                }
             }
-            in_table = true;
+            table = Some(name);
             continue;
         }
-        if !in_table
-            && let Some(rest) = l.strip_prefix(key)
-            && rest.trim_start().starts_with(['=', '.'])
-        {
-            return Some(i + 1);
+        match (&table, field) {
+            (None, _) if assigns(l, top) => return Some(i + 1),
+            (Some(t), Some(f)) if t == top && assigns(l, f) => return Some(i + 1),
+            _ => {}
         }
     }
-    None
+    header
 }
 
 /// Every problem of a configuration's text.
@@ -147,7 +164,7 @@ pub(super) fn check(text: &str) -> Vec<Problem> {
     let mut report = |key: &str, message: String| {
         problems.push(Problem {
             key: key.to_string(),
-            line: line_of(text, key.split('.').next().unwrap_or(key)),
+            line: line_of(text, key),
             message,
         })
     };

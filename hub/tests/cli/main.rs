@@ -5,6 +5,7 @@ mod conformance;
 mod crypto;
 mod demo;
 mod ingest;
+mod operations;
 mod participants;
 mod simulate;
 
