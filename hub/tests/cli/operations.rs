@@ -263,8 +263,12 @@ async fn postgresql_without_a_hub_is_refused_and_init_creates_one() {
         return;
     };
     let url = pg.url.as_str();
+    let files = tempfile::tempdir().unwrap();
+    let files = files.path().to_str().unwrap();
     for cmd in OPENING_COMMANDS {
-        let out = hutong(&with_storage(cmd, "--database", url));
+        let mut args = with_storage(cmd, "--database", url);
+        args.extend(["--data-dir", files]);
+        let out = hutong(&args);
         assert_eq!(out.status.code(), Some(2), "{cmd:?}: {}", stderr(&out));
         let e = stderr(&out);
         assert!(e.contains("no hub at postgres"), "{cmd:?}: {e}");
