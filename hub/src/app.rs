@@ -30,7 +30,7 @@ use crate::reconcile::ReconcileSettings;
 use crate::scheduler::{JobContext, ScheduleConfig, Scheduler, SchedulerError};
 use crate::server::{self, ReloadingTls, RunningServer};
 use crate::settings::HubSettings;
-use crate::store::{DbTarget, Store, StoreError};
+use crate::store::{DbTarget, OpenMode, Store, StoreError};
 use crate::vault::{Vault, VaultError};
 
 /// The default listening address of the API.
@@ -42,8 +42,9 @@ pub const DEFAULT_MAX_FILE_BYTES: u64 = 16 << 30;
 /// Which storage the application runs on.
 #[derive(Debug, Clone)]
 pub enum StoreChoice {
-    /// Open (and migrate) this database.
-    Target(DbTarget),
+    /// Open this database as `mode` says: `Migrate` (`hutong serve`: an existing hub, an older
+    /// schema migrated) or `Create` (`hutong serve --init`: created if absent).
+    Target(DbTarget, OpenMode),
     /// Use a store the caller opened already (the demo, tests).
     Open(Store),
 }
@@ -236,7 +237,7 @@ impl Application {
 
         let (store, owns_store) = match store {
             StoreChoice::Open(store) => (store, false),
-            StoreChoice::Target(target) => (Store::open(&target).await?, true),
+            StoreChoice::Target(target, mode) => (Store::open_with(&target, mode).await?, true),
         };
         let vault = Vault::open(&data_dir)?;
         let outbox = Arc::new(Notify::new());
