@@ -11,18 +11,14 @@
 use std::io::Write;
 
 use adapters::{Direction as PackageDirection, FileMeta, Format};
-use card_standards::{
-    Acceptance, CanonicalTx, CardMedium, CardSerial, CodeTables, IssuerCode, IssuerId, Provenance,
-    Scheme, TerminalId, TxType,
-};
+use card_standards::{CanonicalTx, CodeTables, Scheme};
 use chrono::{NaiveDate, NaiveDateTime};
-use futures_util::TryStreamExt;
 use tokio::sync::Notify;
 
 use crate::clearing::{ClearingError, Output};
 use crate::delivery::deposit_outbound;
 use crate::settings::HubSettings;
-use crate::store::{Db, ParticipantScheme, Store, StoreError};
+use crate::store::{ParticipantScheme, Store};
 use crate::vault::Vault;
 
 /// The format a participant receives its files in.
@@ -46,115 +42,6 @@ fn extension(format: Format) -> &'static str {
         | Format::MohurdBlacklist
         | Format::MotBlacklist
         | Format::PbocBlacklist => "dat",
-    }
-}
-
-/// The columns of a stored record that make a canonical record.
-/// (Integer columns are cast to BIGINT: some are INTEGER on PostgreSQL.)
-const RECORD_COLUMNS: &str = concat!(
-    "r.scheme, r.issuer_code, r.city_code, r.card_serial, r.card_type, r.card_type_raw, r.medium, ",
-    "CAST(r.tx_type AS BIGINT) AS tx_type, r.amount_fen, r.balance_before_fen, CAST(r.card_seq AS BIGINT) AS card_seq, ",
-    "r.terminal, CAST(r.terminal_seq AS BIGINT) AS terminal_seq, r.tx_time, CAST(r.key_version AS BIGINT) AS key_version, ",
-    "CAST(r.alg_id AS BIGINT) AS alg_id, r.tac, r.auth_code, r.acquirer, r.operator, r.industry, r.line, r.station, ",
-    "r.vehicle, f.name, CAST(r.record_no AS BIGINT) AS record_no"
-);
-
-/// A stored record as its columns.
-#[derive(sqlx::FromRow)]
-struct RecordRow {
-    scheme: String,
-    issuer_code: String,
-    city_code: String,
-    card_serial: String,
-    card_type: String,
-    card_type_raw: String,
-    medium: String,
-    tx_type: i64,
-    amount_fen: i64,
-    balance_before_fen: i64,
-    card_seq: i64,
-    terminal: String,
-    terminal_seq: i64,
-    tx_time: NaiveDateTime,
-    key_version: i64,
-    alg_id: i64,
-    tac: Option<String>,
-    auth_code: Option<String>,
-    acquirer: String,
-    operator: Option<String>,
-    industry: String,
-    line: Option<String>,
-    station: Option<String>,
-    vehicle: Option<String>,
-    name: String,
-    record_no: i64,
-}
-
-fn bad(column: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(format!("records.{column}: {e}"))
-}
-
-fn small<T: TryFrom<i64>>(column: &str, v: i64) -> Result<T, StoreError> {
-    T::try_from(v).map_err(|_| bad(column, format!("{v} out of range")))
-}
-
-impl RecordRow {
-    fn into_canonical(self) -> Result<CanonicalTx, StoreError> {
-        Ok(CanonicalTx {
-            scheme: self.scheme.parse().map_err(|e| bad("scheme", e))?,
-            issuer: IssuerId {
-                issuer_code: self
-                    .issuer_code
-                    .parse::<IssuerCode>()
-                    .map_err(|e| bad("issuer_code", e))?,
-                city_code: self.city_code.parse().map_err(|e| bad("city_code", e))?,
-            },
-            card_serial: self
-                .card_serial
-                .parse::<CardSerial>()
-                .map_err(|e| bad("card_serial", e))?,
-            card_type: self.card_type.parse().map_err(|e| bad("card_type", e))?,
-            card_type_raw: self.card_type_raw,
-            medium: match self.medium.as_str() {
-                "cpu" => CardMedium::Cpu,
-                "m1" | "mifare_classic" => CardMedium::MifareClassic,
-                other => return Err(bad("medium", other)),
-            },
-            tx_type: TxType(small("tx_type", self.tx_type)?),
-            amount_fen: self.amount_fen,
-            balance_before_fen: self.balance_before_fen,
-            card_seq: small("card_seq", self.card_seq)?,
-            terminal: self
-                .terminal
-                .parse::<TerminalId>()
-                .map_err(|e| bad("terminal", e))?,
-            terminal_seq: small("terminal_seq", self.terminal_seq)?,
-            tx_time: self.tx_time,
-            key_version: small("key_version", self.key_version)?,
-            alg_id: small("alg_id", self.alg_id)?,
-            tac: self
-                .tac
-                .map(|t| t.parse())
-                .transpose()
-                .map_err(|e| bad("tac", e))?,
-            auth_code: self
-                .auth_code
-                .map(|t| t.parse())
-                .transpose()
-                .map_err(|e| bad("auth_code", e))?,
-            acceptance: Acceptance {
-                acquirer: self.acquirer,
-                operator: self.operator,
-                industry: self.industry.parse().map_err(|e| bad("industry", e))?,
-                line: self.line,
-                station: self.station,
-                vehicle: self.vehicle,
-            },
-            provenance: Some(Provenance {
-                file: self.name,
-                record: small("record_no", self.record_no)?,
-            }),
-        })
     }
 }
 
@@ -218,10 +105,6 @@ pub async fn produce_packages(
     tokio::fs::create_dir_all(&dir)
         .await
         .map_err(|e| ClearingError::Output(e.to_string()))?;
-    let sql = format!(
-        "SELECT {RECORD_COLUMNS} FROM records r JOIN files f ON f.id = r.file_id \
-         WHERE f.window_day = $1 AND r.issuer_participant = $2 AND r.acquirer <> $2 ORDER BY r.id"
-    );
     let mut outputs = Vec::new();
     for p in store.participants().await? {
         let code = p.code.to_string();
@@ -229,23 +112,7 @@ pub async fn produce_packages(
             continue;
         }
         let format = format_of(p.scheme);
-        let mut records = Vec::new();
-        let d = day.format("%Y-%m-%d").to_string();
-        macro_rules! fetch {
-            ($pool:expr) => {{
-                let mut rows = sqlx::query_as::<_, RecordRow>(sqlx::AssertSqlSafe(sql.clone()))
-                    .bind(&d)
-                    .bind(&code)
-                    .fetch($pool);
-                while let Some(row) = rows.try_next().await.map_err(StoreError::from)? {
-                    records.push(row.into_canonical()?);
-                }
-            }};
-        }
-        match store.db() {
-            Db::Sqlite(pool) => fetch!(pool),
-            Db::Postgres(pool) => fetch!(pool),
-        }
+        let records = store.package_records(day, &code).await?;
         if records.is_empty() {
             continue;
         }
@@ -306,24 +173,12 @@ pub async fn produce_resend(
         .ok_or_else(|| ClearingError::Output(format!("participant {partner} is not registered")))?;
     let format = format_of(p.scheme);
     let mut records = Vec::new();
-    for id in record_ids {
-        let sql = format!(
-            "SELECT {RECORD_COLUMNS} FROM records r JOIN files f ON f.id = r.file_id WHERE r.id = $1"
-        );
-        let row: Option<RecordRow> = match store.db() {
-            Db::Sqlite(pool) => sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(id)
-                .fetch_optional(pool)
-                .await
-                .map_err(StoreError::from)?,
-            Db::Postgres(pool) => sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(id)
-                .fetch_optional(pool)
-                .await
-                .map_err(StoreError::from)?,
-        };
-        let row = row.ok_or_else(|| ClearingError::Output(format!("no record {id}")))?;
-        records.push(row.into_canonical()?);
+    for &id in record_ids {
+        let stored = store
+            .stored_record(id)
+            .await?
+            .ok_or_else(|| ClearingError::Output(format!("no record {id}")))?;
+        records.push(stored.tx);
     }
     let dir = vault.data_dir().join("resends");
     tokio::fs::create_dir_all(&dir)

@@ -4,18 +4,16 @@
 //! `sqlite3 .import` into a table without indexes, and PostgreSQL `COPY … FROM STDIN`.
 #![allow(clippy::float_arithmetic)] // seconds and rates, not money
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
-use futures_util::TryStreamExt;
 
 use super::BadInput;
 use super::bench_ingest::{rate, time_command};
 use crate::demo::{self, DemoConfig, DemoHub};
+use crate::store::bench;
 use crate::store::testing::TestDb;
-use crate::store::{Db, Store};
 
 /// Arguments of `bench e2e`.
 #[derive(Debug, Args)]
@@ -47,94 +45,6 @@ struct Run {
 
 const QUIET: demo::Observer<'static> = &|_| {};
 
-/// The stored columns of `records`, as CSV (for the limits).
-const CSV_COLUMNS: [&str; 24] = [
-    "file_id",
-    "record_no",
-    "scheme",
-    "issuer_code",
-    "city_code",
-    "card_serial",
-    "card_type",
-    "card_type_raw",
-    "medium",
-    "tx_type",
-    "kind",
-    "amount_fen",
-    "balance_before_fen",
-    "card_seq",
-    "terminal",
-    "terminal_seq",
-    "tx_time",
-    "key_version",
-    "alg_id",
-    "tac",
-    "acquirer",
-    "industry",
-    "issuer_participant",
-    "tac_status",
-];
-const CSV_TABLE: &str = "(file_id BIGINT, record_no BIGINT, scheme TEXT, issuer_code TEXT, \
-     city_code TEXT, card_serial TEXT, card_type TEXT, card_type_raw TEXT, medium TEXT, \
-     tx_type INTEGER, kind TEXT, amount_fen BIGINT, balance_before_fen BIGINT, card_seq INTEGER, \
-     terminal TEXT, terminal_seq BIGINT, tx_time TEXT, key_version INTEGER, alg_id INTEGER, \
-     tac TEXT, acquirer TEXT, industry TEXT, issuer_participant TEXT, tac_status TEXT)";
-
-async fn export_csv(store: &Store, path: &Path) -> anyhow::Result<u64> {
-    let mut w = csv::Writer::from_writer(std::io::BufWriter::with_capacity(
-        1 << 20,
-        std::fs::File::create(path)?,
-    ));
-    let mut n = 0u64;
-    let sql = format!(
-        "SELECT {} FROM records",
-        CSV_COLUMNS.map(|c| format!("CAST({c} AS TEXT)")).join(", ")
-    );
-    macro_rules! dump {
-        ($pool:expr) => {{
-            use sqlx::Row;
-            let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).fetch($pool);
-            while let Some(r) = rows.try_next().await? {
-                for i in 0..CSV_COLUMNS.len() {
-                    let v: Option<String> = r.try_get(i)?;
-                    w.write_field(v.unwrap_or_default())?;
-                }
-                w.write_record(None::<&[u8]>)?;
-                n += 1;
-            }
-        }};
-    }
-    match store.db() {
-        Db::Sqlite(p) => dump!(p),
-        Db::Postgres(p) => dump!(p),
-    }
-    w.into_inner()
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-        .flush()?;
-    Ok(n)
-}
-
-/// Seconds `COPY … FROM STDIN (FORMAT csv)` of `csv` into a fresh unindexed table takes.
-async fn pg_copy(url: &str, csv: &Path) -> anyhow::Result<f64> {
-    use sqlx::Connection;
-    let mut conn = sqlx::PgConnection::connect(url).await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "CREATE TEMP TABLE bench_copy {CSV_TABLE}"
-    )))
-    .execute(&mut conn)
-    .await?;
-    let started = std::time::Instant::now();
-    let mut copy = conn
-        .copy_in_raw("COPY bench_copy FROM STDIN (FORMAT csv)")
-        .await?;
-    let file = tokio::fs::File::open(csv).await?;
-    copy.read_from(file).await?;
-    copy.finish().await?;
-    let s = started.elapsed().as_secs_f64();
-    conn.close().await?;
-    Ok(s)
-}
-
 async fn run_backend(
     backend: &'static str,
     root: &Path,
@@ -164,7 +74,7 @@ async fn run_backend(
         clear,
     };
     let rows = match csv {
-        Some(path) => export_csv(&hub.store, path).await?,
+        Some(path) => bench::export_records_csv(&hub.store, path).await?,
         None => 0,
     };
     hub.stop().await;
@@ -213,14 +123,14 @@ pub(crate) fn run(args: &E2eBenchArgs) -> anyhow::Result<ExitCode> {
             let (run, _) = run_backend("postgres", &root, &world, args, Some(url), None).await?;
             runs.push(run);
             let base = std::env::var("DATABASE_URL").unwrap_or_default();
-            copy = Some(pg_copy(&base, &csv).await?);
+            copy = Some(bench::pg_copy_seconds(&base, &csv).await?);
         }
         let import_db = root.join("import.sqlite");
         let import = time_command(
             "sqlite3",
             &[
                 import_db.to_str().unwrap_or("import.sqlite"),
-                &format!("CREATE TABLE t {CSV_TABLE};"),
+                &format!("CREATE TABLE t {};", bench::CSV_TABLE),
                 &format!(".import --csv {} t", csv.display()),
             ],
         );

@@ -15,6 +15,7 @@ use reconciliation::{
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use super::time::day_text;
 use super::{Store, StoreError, StoreResult, Timestamp, Tx, on_db, on_tx};
 
 /// A closed window's header.
@@ -36,10 +37,6 @@ pub struct WindowRecord {
     pub file_count: i64,
     /// SHA-256 of the fee schedule that cleared it.
     pub fees_sha256: String,
-}
-
-fn day_text(day: NaiveDate) -> String {
-    day.format("%Y-%m-%d").to_string()
 }
 
 fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {

@@ -71,6 +71,14 @@ pub enum StoreError {
     /// A row holding a value this version does not know (a newer schema, or a hand edit).
     #[error("unexpected value in the database: {0}")]
     Corrupt(String),
+    /// A file the store writes or reads itself (a benchmark's export).
+    #[error("{path}: {source}")]
+    File {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 impl StoreError {

@@ -40,6 +40,7 @@
 //! `files`. See the submodules for their API, and [`records`] for the natural-key encoding.
 
 mod audit;
+pub mod bench;
 pub mod clearing;
 mod deliveries;
 pub mod disputes;
@@ -397,8 +398,8 @@ impl Store {
         })
     }
 
-    /// The pool, for backend-specific code.
-    pub fn db(&self) -> &Db {
+    /// The pool, for backend-specific code (the store's own: no SQL outside `store`).
+    pub(crate) fn db(&self) -> &Db {
         &self.db
     }
 

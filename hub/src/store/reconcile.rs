@@ -13,11 +13,8 @@ use futures_util::TryStreamExt;
 use reconciliation::audit::CardEvent;
 use serde::Serialize;
 
+use super::time::day_text;
 use super::{Db, Store, StoreError, StoreResult, Timestamp, Tx, on_db, on_tx};
-
-fn day_text(day: NaiveDate) -> String {
-    day.format("%Y-%m-%d").to_string()
-}
 
 fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {detail}"))

@@ -184,3 +184,89 @@ pub async fn store_accepted(
         super::Db::Postgres(p) => sqlx::query_scalar(sql).bind(file_id).fetch_all(p).await?,
     })
 }
+
+/// Runs raw SQL (one or more statements) on the database, as someone with database access
+/// would: tests that craft a state the hub would never write itself.
+pub async fn execute(store: &Store, sql: &str) -> StoreResult<()> {
+    let q = sqlx::AssertSqlSafe(sql.to_string());
+    match store.db() {
+        super::Db::Sqlite(p) => sqlx::raw_sql(q).execute(p).await.map(|_| ())?,
+        super::Db::Postgres(p) => sqlx::raw_sql(q).execute(p).await.map(|_| ())?,
+    }
+    Ok(())
+}
+
+/// One integer from a query (a count, an id).
+pub async fn scalar(store: &Store, sql: &str) -> StoreResult<i64> {
+    let q = sqlx::AssertSqlSafe(sql.to_string());
+    Ok(match store.db() {
+        super::Db::Sqlite(p) => sqlx::query_scalar::<_, i64>(q).fetch_one(p).await?,
+        super::Db::Postgres(p) => sqlx::query_scalar::<_, i64>(q).fetch_one(p).await?,
+    })
+}
+
+/// One optional text from a query.
+pub async fn text(store: &Store, sql: &str) -> StoreResult<Option<String>> {
+    let q = sqlx::AssertSqlSafe(sql.to_string());
+    Ok(match store.db() {
+        super::Db::Sqlite(p) => {
+            sqlx::query_scalar::<_, Option<String>>(q)
+                .fetch_one(p)
+                .await?
+        }
+        super::Db::Postgres(p) => {
+            sqlx::query_scalar::<_, Option<String>>(q)
+                .fetch_one(p)
+                .await?
+        }
+    })
+}
+
+/// The rows a query returns, counted as they stream (a benchmark's bare query).
+pub async fn count_rows(store: &Store, sql: &str) -> StoreResult<u64> {
+    use futures_util::TryStreamExt;
+    let mut n = 0u64;
+    macro_rules! run {
+        ($p:expr) => {{
+            let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).fetch($p);
+            while rows.try_next().await?.is_some() {
+                n += 1;
+            }
+        }};
+    }
+    match store.db() {
+        super::Db::Sqlite(p) => run!(p),
+        super::Db::Postgres(p) => run!(p),
+    }
+    Ok(n)
+}
+
+/// Sets when the hub received file `file_id` (a received time in the crafted past), and its
+/// status when given.
+pub async fn set_received(
+    store: &Store,
+    file_id: i64,
+    at: super::Timestamp,
+    status: Option<&str>,
+) -> StoreResult<()> {
+    let sql = "UPDATE files SET received_at = $1, status = COALESCE($2, status) WHERE id = $3";
+    match store.db() {
+        super::Db::Sqlite(p) => {
+            sqlx::query(sql)
+                .bind(at)
+                .bind(status)
+                .bind(file_id)
+                .execute(p)
+                .await?;
+        }
+        super::Db::Postgres(p) => {
+            sqlx::query(sql)
+                .bind(at)
+                .bind(status)
+                .bind(file_id)
+                .execute(p)
+                .await?;
+        }
+    }
+    Ok(())
+}

@@ -5,7 +5,7 @@ use hub::clearing::{self, ClearingError, ClearingSettings};
 use hub::on_both_backends;
 use hub::store::clearing::{NewAdjustment, insert_adjustment};
 use hub::store::{
-    Db, Direction, FileStatus, NewFile, NewParticipant, ParticipantScheme, Store, Timestamp,
+    Direction, FileStatus, NewFile, NewParticipant, ParticipantScheme, Store, Timestamp,
 };
 use reconciliation::FeeSchedule;
 
@@ -136,21 +136,9 @@ pub(crate) async fn file_in_city(
     hub::store::testing::store_accepted(store, id, &txs)
         .await
         .unwrap();
-    macro_rules! run {
-        ($pool:expr) => {{
-            sqlx::query("UPDATE files SET received_at = $1, status = $2 WHERE id = $3")
-                .bind(received)
-                .bind(status)
-                .bind(id)
-                .execute($pool)
-                .await
-                .unwrap();
-        }};
-    }
-    match store.db() {
-        Db::Sqlite(pool) => run!(pool),
-        Db::Postgres(pool) => run!(pool),
-    }
+    hub::store::testing::set_received(store, id, received, Some(status))
+        .await
+        .unwrap();
     id
 }
 

@@ -112,20 +112,7 @@ async fn sql(target: &hub::store::DbTarget, statements: &[&str]) {
         .await
         .unwrap();
     for s in statements {
-        match store.db() {
-            hub::store::Db::Sqlite(p) => {
-                sqlx::raw_sql(sqlx::AssertSqlSafe(*s))
-                    .execute(p)
-                    .await
-                    .unwrap();
-            }
-            hub::store::Db::Postgres(p) => {
-                sqlx::raw_sql(sqlx::AssertSqlSafe(*s))
-                    .execute(p)
-                    .await
-                    .unwrap();
-            }
-        }
+        hub::store::testing::execute(&store, s).await.unwrap();
     }
     store.close().await;
 }

@@ -9,7 +9,7 @@ use chrono::{Duration, Utc};
 use hub::ingest::keys::IssuerKeys;
 use hub::ingest::{IngestConfig, IngestReport, Ingestor};
 use hub::seal::SealKey;
-use hub::store::{Db, Store};
+use hub::store::Store;
 use hub::wire::FileResultJson;
 
 use crate::harness::{Hub, Party};
@@ -137,32 +137,12 @@ impl Lab {
 
 /// One integer from SQL (a count).
 pub(crate) async fn scalar(store: &Store, sql: &str) -> i64 {
-    let q = sqlx::AssertSqlSafe(sql.to_string());
-    match store.db() {
-        Db::Sqlite(pool) => sqlx::query_scalar::<_, i64>(q)
-            .fetch_one(pool)
-            .await
-            .unwrap(),
-        Db::Postgres(pool) => sqlx::query_scalar::<_, i64>(q)
-            .fetch_one(pool)
-            .await
-            .unwrap(),
-    }
+    hub::store::testing::scalar(store, sql).await.unwrap()
 }
 
 /// One optional text from SQL.
 pub(crate) async fn text(store: &Store, sql: &str) -> Option<String> {
-    let q = sqlx::AssertSqlSafe(sql.to_string());
-    match store.db() {
-        Db::Sqlite(pool) => sqlx::query_scalar::<_, Option<String>>(q)
-            .fetch_one(pool)
-            .await
-            .unwrap(),
-        Db::Postgres(pool) => sqlx::query_scalar::<_, Option<String>>(q)
-            .fetch_one(pool)
-            .await
-            .unwrap(),
-    }
+    hub::store::testing::text(store, sql).await.unwrap()
 }
 
 /// Recomputes a record's TAC with its sample issuer's key (after a test changed it).

@@ -10,9 +10,8 @@
 
 use std::time::Instant;
 
-use futures_util::TryStreamExt;
+use hub::store::Store;
 use hub::store::testing::TestDb;
-use hub::store::{Db, Store};
 
 async fn fill(store: &Store, n: usize) {
     crate::data::participants(store).await;
@@ -34,27 +33,12 @@ async fn fill(store: &Store, n: usize) {
         crate::data::file(store, "RZ", received, &recs).await;
         i += rows;
     }
-    if let Db::Postgres(p) = store.db() {
-        sqlx::query("ANALYZE records").execute(p).await.unwrap();
-    }
+    hub::store::bench::analyze(store).await.unwrap();
 }
 
 async fn bare(store: &Store) -> u64 {
     let (sql, _) = hub::store::reconcile::audit_sql(None);
-    let mut n = 0u64;
-    macro_rules! run {
-        ($p:expr) => {{
-            let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch($p);
-            while let Some(_row) = rows.try_next().await.unwrap() {
-                n += 1;
-            }
-        }};
-    }
-    match store.db() {
-        Db::Sqlite(p) => run!(p),
-        Db::Postgres(p) => run!(p),
-    }
-    n
+    hub::store::testing::count_rows(store, &sql).await.unwrap()
 }
 
 async fn measure(label: &str, store: &Store, n: usize) {

@@ -7,7 +7,7 @@ use card_standards::{CardSerial, IssuerId, NaturalKey, Scheme, TerminalId, TxKin
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use hub::clearing::{self, ClearingSettings};
 use hub::store::{
-    Db, Direction, FileStatus, NewFile, NewParticipant, ParticipantScheme, Store, Timestamp,
+    Direction, FileStatus, NewFile, NewParticipant, ParticipantScheme, Store, Timestamp,
 };
 use hub::vault::Vault;
 
@@ -201,22 +201,9 @@ pub(crate) async fn file_and_id(
     let ids = hub::store::testing::store_accepted(store, id, &txs)
         .await
         .unwrap();
-    let sql = "UPDATE files SET received_at = $1, status = 'accepted' WHERE id = $2";
-    match store.db() {
-        Db::Sqlite(pool) => sqlx::query(sql)
-            .bind(received)
-            .bind(id)
-            .execute(pool)
-            .await
-            .map(|_| ()),
-        Db::Postgres(pool) => sqlx::query(sql)
-            .bind(received)
-            .bind(id)
-            .execute(pool)
-            .await
-            .map(|_| ()),
-    }
-    .unwrap();
+    hub::store::testing::set_received(store, id, received, Some("accepted"))
+        .await
+        .unwrap();
     (id, ids)
 }
 
@@ -465,20 +452,7 @@ pub(crate) async fn world_answered_in(store: &Store, family: adapters::Format) -
 
 /// Sets when the hub received a file (tests that need a received time in the crafted past).
 pub(crate) async fn set_received(store: &Store, file_id: i64, t: Timestamp) {
-    match store.db() {
-        Db::Sqlite(pool) => sqlx::query("UPDATE files SET received_at = $1 WHERE id = $2")
-            .bind(t)
-            .bind(file_id)
-            .execute(pool)
-            .await
-            .map(|_| ())
-            .unwrap(),
-        Db::Postgres(pool) => sqlx::query("UPDATE files SET received_at = $1 WHERE id = $2")
-            .bind(t)
-            .bind(file_id)
-            .execute(pool)
-            .await
-            .map(|_| ())
-            .unwrap(),
-    }
+    hub::store::testing::set_received(store, file_id, t, None)
+        .await
+        .unwrap();
 }
