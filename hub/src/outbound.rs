@@ -36,19 +36,6 @@ pub fn format_of(kind: ParticipantScheme) -> Format {
     }
 }
 
-fn extension(format: Format) -> &'static str {
-    match format {
-        Format::HutongXml | Format::HutongBlacklist => "xml",
-        Format::LocalCsv | Format::LocalCsvBlacklist => "csv",
-        Format::Mohurd
-        | Format::Mot
-        | Format::Pboc
-        | Format::MohurdBlacklist
-        | Format::MotBlacklist
-        | Format::PbocBlacklist => "dat",
-    }
-}
-
 /// The columns of a stored record that make a canonical record.
 /// (Integer columns are cast to BIGINT: some are INTEGER on PostgreSQL.)
 const RECORD_COLUMNS: &str = concat!(
@@ -249,7 +236,7 @@ pub async fn produce_packages(
         if records.is_empty() {
             continue;
         }
-        let name = format!("OUT_{day}_{code}.{}", extension(format));
+        let name = format!("OUT_{day}_{code}.{}", format.extension());
         let path = dir.join(&name);
         let meta = FileMeta {
             sender: hub.hub_code.clone(),
@@ -329,7 +316,7 @@ pub async fn produce_resend(
     tokio::fs::create_dir_all(&dir)
         .await
         .map_err(|e| ClearingError::Output(e.to_string()))?;
-    let name = format!("RESEND_{reference}_{partner}.{}", extension(format));
+    let name = format!("RESEND_{reference}_{partner}.{}", format.extension());
     let path = dir.join(&name);
     let meta = FileMeta {
         sender: hub.to_string(),

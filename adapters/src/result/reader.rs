@@ -43,36 +43,16 @@ pub trait ResultStream: Iterator<Item = Result<ResultEntry>> {
 }
 
 /// The family whose result file the first bytes start (a UTF-8 BOM and leading white space
-/// are skipped): `Format::LocalCsv` for `H,local-csv-result,`, `Format::Mohurd`,
-/// `Format::Mot`, `Format::Pboc` for their layouts' [`ResultLayout::signature`], and
-/// `Format::HutongXml` for a `<ResultFile>` ([`crate::hutong_xml::result::is_result_file`]).
-/// `None` for anything else, transaction and blacklist files included.
+/// are skipped): [`crate::identify`] when it names a result format, as its family
+/// (`Format::LocalCsv` for `H,local-csv-result,`, `Format::Mohurd`, `Format::Mot`,
+/// `Format::Pboc` for their layouts' [`ResultLayout::signature`], `Format::HutongXml` for a
+/// `<ResultFile>`). `None` for anything else, transaction and blacklist files included.
 pub fn detect_result(head: &[u8]) -> Option<Format> {
-    let s = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
-    let start = s
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(s.len());
-    let s = &s[start..];
-    if s.starts_with(b"<") {
-        return crate::hutong_xml::result::is_result_file(s).then_some(Format::HutongXml);
-    }
-    let csv_sig = format!("H,{},", crate::local_csv::result::TAG);
-    if s.starts_with(csv_sig.as_bytes()) {
-        return Some(Format::LocalCsv);
-    }
-    FIXED
-        .into_iter()
-        .find(|l| s.starts_with(l.signature().as_bytes()))
-        .map(|l| l.format)
+    crate::identify(head)
+        .ok()
+        .filter(|f| f.kind() == crate::FileKind::Result)
+        .map(Format::family)
 }
-
-/// The fixed-width result layouts.
-const FIXED: [&ResultLayout; 3] = [
-    &crate::mohurd::result::LAYOUT,
-    &crate::mot::result::LAYOUT,
-    &crate::pboc::result::LAYOUT,
-];
 
 /// Opens a result file of `family`'s result layout (any format of the family: `mohurd` and
 /// `mohurd-blacklist` both read the `mohurd` layout): reads and checks its header (`F01` on
