@@ -6,6 +6,7 @@ use card_standards::Scheme;
 
 use crate::Format;
 use crate::blacklist::{self, BlacklistItem as B, BlacklistLayout};
+use crate::fields::CodeSpace;
 use crate::fixed::Kind;
 use crate::lines::{self, Col};
 
@@ -79,7 +80,7 @@ pub const TRAILER: [Col<B>; 2] = blacklist::TRAILER;
 /// The layout.
 pub static LAYOUT: BlacklistLayout = BlacklistLayout {
     format: Format::MotBlacklist,
-    city_space: Scheme::Mot,
+    space: CodeSpace::Network(Scheme::Mot),
     header: &HEADER,
     detail: DETAIL,
     trailer: &TRAILER,
