@@ -5,6 +5,7 @@
 use card_standards::Scheme;
 
 use crate::Format;
+use crate::fields::CodeSpace;
 use crate::fixed::Kind;
 use crate::lines::{self, Col};
 use crate::result::{self, ResultItem as R, ResultLayout};
@@ -128,7 +129,7 @@ pub const TRAILER: [Col<R>; 5] = result::TRAILER;
 /// The layout.
 pub static LAYOUT: ResultLayout = ResultLayout {
     format: Format::Mot,
-    city_space: Scheme::Mot,
+    space: CodeSpace::Network(Scheme::Mot),
     header: &HEADER,
     detail: DETAIL,
     trailer: &TRAILER,
