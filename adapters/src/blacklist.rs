@@ -13,8 +13,9 @@
 //! | `pboc-blacklist` | fixed width, `HPBOCBL01…` ([`crate::pboc::blacklist`]) **\[I\]** | MOHURD |
 //!
 //! The fixed-width layouts are hutong's own (the real ones are not public), one table each,
-//! read and written by the one engine in this module ([`FixedBlacklistReader`],
-//! [`FixedBlacklistWriter`]). Entry-level problems are `R07` errors and the stream goes on;
+//! read and written by the crate's one fixed-width engine ([`crate::fixed`]; here
+//! [`FixedBlacklistReader`], [`FixedBlacklistWriter`], with [`BlacklistItem`]'s `Record` impl
+//! saying what an entry line means). Entry-level problems are `R07` errors and the stream goes on;
 //! envelope problems are `F01` and end it; a trailer count that disagrees is `F02`.
 
 use std::borrow::Cow;

@@ -1,30 +1,40 @@
-//! Each scheme's and partner's transaction file formats, read into and written from
-//! [`CanonicalTx`] records as a stream, in constant memory whatever the file's size.
+//! Each scheme's and partner's file formats — transactions, blacklists and result files —
+//! read into and written from canonical values as a stream, in constant memory whatever the
+//! file's size.
 //!
-//! One module per format, each of the same shape (a layout table, a reader, a writer):
+//! # Kind × family
 //!
-//! | module | format | code space |
-//! |---|---|---|
-//! | [`hutong_xml`] | hub-to-hub interchange `<TxFile>` and `<BlacklistFile>` (issue 5), partners' `<ResultFile>` | canonical names |
-//! | [`local_csv`] | the local city system's export, legacy M1 wallet records included | local codes |
-//! | [`mohurd`] | MOHURD 交易上传包 / 交易下发包, modelled on CJ/T 332 **\[I\]** | MOHURD codes |
-//! | [`mot`] | T-Union exchange file, modelled on JT/T 978.4 **\[I\]** | T-Union codes |
-//! | [`pboc`] | bank-card clearing batch, ED/EP and e-cash **\[I\]** | PBOC codes, MCC |
+//! A [`Format`] is one **family** (the transaction format a participant speaks,
+//! [`Format::family`]) in one **kind** ([`FileKind`]: transactions, blacklist, result;
+//! [`Format::kind`], [`Format::of_kind`]); it knows its file extension ([`Format::extension`]).
 //!
-//! The fixed-width layouts of CJ/T 332, JT/T 978.4 and the bank batch are not public; each is
-//! hutong's own, in one table that a real layout can replace.
+//! | family module | transactions | blacklist | result | code space |
+//! |---|---|---|---|---|
+//! | [`hutong_xml`] | `hutong-xml` `<TxFile>` | `hutong-blacklist` `<BlacklistFile>` | `hutong-result` `<ResultFile>` | canonical names |
+//! | [`local_csv`] | `local-csv` (legacy M1 records included) | `local-csv-blacklist` | `local-csv-result` | local codes |
+//! | [`mohurd`] | `mohurd` 交易上传包 / 交易下发包, modelled on CJ/T 332 **\[I\]** | `mohurd-blacklist` | `mohurd-result` | MOHURD codes |
+//! | [`mot`] | `mot` T-Union exchange file, modelled on JT/T 978.4 **\[I\]** | `mot-blacklist` | `mot-result` | T-Union codes |
+//! | [`pboc`] | `pboc` bank-card clearing batch, ED/EP and e-cash **\[I\]** | `pboc-blacklist` | `pboc-result` | PBOC codes, MCC |
 //!
-//! Reading: [`detect`] names the format from the first bytes; [`open`] reads the header and
-//! returns a [`TxStream`], an iterator of `Result<CanonicalTx>` that yields record-level errors
-//! (`R05`, `R07`) without losing its place and ends at a file-level error (`F01`);
+//! The kinds are the crate's top-level modules: transactions ([`open`], [`create`],
+//! [`TxStream`]), [`blacklist`] ([`open_blacklist`], [`create_blacklist`]) and [`result`]
+//! ([`open_result`], [`create_result`]). The three fixed-width families (`mohurd`, `mot`,
+//! `pboc`) are read and written by **one engine**, [`fixed`]: a [`fixed::Reader`] and a
+//! [`fixed::Writer`] driven by a [`fixed::Layout`] of [`lines::Col`] columns, generic over what
+//! the columns hold ([`fixed::Item`], [`blacklist::BlacklistItem`], [`result::ResultItem`]). The
+//! family folders hold only their layout tables (`layout.rs`, `blacklist.rs`, `result.rs`);
+//! those layouts are hutong's own, since CJ/T 332, JT/T 978.4 and the bank batch are not
+//! public, and a real layout replaces a table.
+//!
+//! Reading: [`identify`] names the format of any file — and so its family and kind — from its
+//! first [`HEAD`] bytes ([`read_head`]); [`detect`] is the same for transaction and blacklist
+//! files, [`detect_result`] for result files. [`open`] reads the header and returns a
+//! [`TxStream`], an iterator of `Result<CanonicalTx>` that yields record-level errors (`R05`,
+//! `R07`) without losing its place and ends at a file-level error (`F01`);
 //! [`TxStream::finish`] then checks the trailer (`F02`). Every [`Error`] names the file, the
-//! record (or line) and the field, and maps to the hub's [`ReasonCode`]. Writing: [`create`]
-//! writes the header and returns a [`TxSink`]; the trailer's count and total are computed while
-//! records stream through.
-//!
-//! Blacklists ([`blacklist`]: [`open_blacklist`], [`create_blacklist`]) and result files
-//! ([`result`]: [`create_result`], the hub's per-record answer to a file) exist in every
-//! family's style; their fixed-width tables use the column type of [`lines`].
+//! record (or line) and the field, and maps to a [`ReasonCode`], the one reason-code type the
+//! hub's ingest uses too. Writing: [`create`] writes the header and returns a [`TxSink`]; the
+//! trailer's count and total are computed while records stream through.
 //!
 //! Codes are translated through `card_standards`' [`CodeTables`]: city codes (MOHURD vs
 //! T-Union), card types and industries per scheme. An unmapped code is an error naming the

@@ -1,6 +1,6 @@
 //! The `pboc-blacklist` layout table **\[I\]**: an issuer's blacklist changes in this family's
 //! fixed-width style. hutong's own layout (the real one is not public), read and written by
-//! the engine in `crate::blacklist`; a real layout replaces this table.
+//! the fixed-width engine (`crate::fixed`); a real layout replaces this table.
 
 use card_standards::Scheme;
 

@@ -1,6 +1,6 @@
 //! The `pboc` result-file layout table **\[I\]**: the hub's answer to a file of this family,
 //! one line per record. hutong's own layout (no network's receipt layout is public), written
-//! by the engine in `crate::result`; a real layout replaces this table. A line is 225 bytes.
+//! by the fixed-width engine (`crate::fixed`); a real layout replaces this table. A line is 225 bytes.
 
 use card_standards::Scheme;
 
