@@ -25,6 +25,7 @@ unset DATABASE_URL
 "$HUTONG" certs init --pki "$WORK/pki" --name "Bench CA" >/dev/null
 "$HUTONG" certs server --pki "$WORK/pki" --host 127.0.0.1 >/dev/null
 "$HUTONG" certs issue --pki "$WORK/pki" --participant BENCH --out "$WORK/client" >/dev/null
+"$HUTONG" init --data-dir "$WORK/data" >/dev/null
 "$HUTONG" participants add --data-dir "$WORK/data" --code BENCH --scheme partner --name Bench >/dev/null
 
 echo "== making a ${SIZE_MIB} MiB file of random bytes"

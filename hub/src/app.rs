@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! AppSettings ──build──► Application ─┬─ API listener (mTLS)      server::spawn(http::app)
-//!                                     ├─ console listener (TLS)   console::serve(console::router)
+//!                                     ├─ console listener (TLS)   server::spawn(console::router)
 //!                                     ├─ ingest worker            ingest::Ingestor::run
 //!                                     ├─ deliverer                delivery::Deliverer::run
 //!                                     └─ scheduler                scheduler::Scheduler::start
@@ -22,7 +22,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::clearing::ClearingSettings;
-use crate::console::{self, ConsoleServer, ConsoleState};
+use crate::console::{self, ConsoleState};
 use crate::delivery::{Deliverer, DeliveryConfig, HubTls};
 use crate::http::{self, AppState, DisputeConfig};
 use crate::ingest::{IngestConfig, Ingestor};
@@ -30,7 +30,7 @@ use crate::reconcile::ReconcileSettings;
 use crate::scheduler::{JobContext, ScheduleConfig, Scheduler, SchedulerError};
 use crate::server::{self, ReloadingTls, RunningServer};
 use crate::settings::HubSettings;
-use crate::store::{DbTarget, Store, StoreError};
+use crate::store::{DbTarget, OpenMode, Store, StoreError};
 use crate::vault::{Vault, VaultError};
 
 /// The default listening address of the API.
@@ -42,8 +42,9 @@ pub const DEFAULT_MAX_FILE_BYTES: u64 = 16 << 30;
 /// Which storage the application runs on.
 #[derive(Debug, Clone)]
 pub enum StoreChoice {
-    /// Open (and migrate) this database.
-    Target(DbTarget),
+    /// Open this database as `mode` says: `Migrate` (`hutong serve`: an existing hub, an older
+    /// schema migrated) or `Create` (`hutong serve --init`: created if absent).
+    Target(DbTarget, OpenMode),
     /// Use a store the caller opened already (the demo, tests).
     Open(Store),
 }
@@ -165,7 +166,7 @@ pub struct Application {
     outbox: Arc<Notify>,
     ingest_wake: Arc<Notify>,
     api: RunningServer,
-    console: Option<ConsoleServer>,
+    console: Option<RunningServer>,
     ingest: Option<IngestConfig>,
     ingest_worker: Option<JoinHandle<()>>,
     deliverer: Option<JoinHandle<()>>,
@@ -226,15 +227,17 @@ impl Application {
         };
         let api_tls = ReloadingTls::load(certs::ServerTlsFiles::of(&pki)).map_err(tls_err)?;
         let console_tls = match console_listen {
-            Some(_) => Some(Arc::new(
-                console::console_tls_config(&pki).map_err(tls_err)?,
-            )),
+            Some(_) => {
+                let files = certs::ServerTlsFiles::of(&pki);
+                let tls = ReloadingTls::load_for(files, certs::ClientAuth::Optional);
+                Some(Arc::new(tls.map_err(tls_err)?))
+            }
             None => None,
         };
 
         let (store, owns_store) = match store {
             StoreChoice::Open(store) => (store, false),
-            StoreChoice::Target(target) => (Store::open(&target).await?, true),
+            StoreChoice::Target(target, mode) => (Store::open_with(&target, mode).await?, true),
         };
         let vault = Vault::open(&data_dir)?;
         let outbox = Arc::new(Notify::new());
@@ -270,7 +273,8 @@ impl Application {
                     (*reconcile).clone(),
                     (*clearing).clone(),
                 );
-                let running = console::serve(bind(addr).await?, config, console::router(state))
+                let router = console::router(state);
+                let running = server::spawn(bind(addr).await?, config, router, None)
                     .map_err(|source| AppError::Listen { addr, source })?;
                 Some(running)
             }

@@ -27,7 +27,7 @@ pub(super) fn run(cmd: AuditCommand) -> anyhow::Result<ExitCode> {
     let target = args.storage.target()?;
     let runtime = tokio::runtime::Runtime::new()?;
     let check = runtime.block_on(async {
-        let store = Store::open(&target).await?;
+        let store = Store::open_existing(&target).await?;
         let check = store.verify_audit_chain().await;
         store.close().await;
         check

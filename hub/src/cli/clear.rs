@@ -98,7 +98,7 @@ pub(crate) fn run_clear(a: ClearArgs) -> anyhow::Result<ExitCode> {
     let data_dir = storage_dir(&a.clearing.storage)?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let store = Store::open(&a.clearing.storage.target()?).await?;
+        let store = Store::open_existing(&a.clearing.storage.target()?).await?;
         let vault = Vault::open(&data_dir)?;
         let day = match crate::day::close_day(
             &store,
@@ -145,7 +145,7 @@ pub(crate) fn run_positions(a: PositionsArgs) -> anyhow::Result<ExitCode> {
     let settings = a.clearing.settings()?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let store = Store::open(&a.clearing.storage.target()?).await?;
+        let store = Store::open_existing(&a.clearing.storage.target()?).await?;
         let p = clearing::positions(&store, &settings, a.day).await?;
         match a.format {
             PositionsFormat::Json => print_json(&p)?,
@@ -239,7 +239,7 @@ pub(crate) fn run_outbound(a: OutboundArgs) -> anyhow::Result<ExitCode> {
     let hub = a.hub.settings()?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let store = Store::open(&a.storage.target()?).await?;
+        let store = Store::open_existing(&a.storage.target()?).await?;
         let vault = Vault::open(&data_dir)?;
         let outputs =
             match crate::outbound::produce_packages(&store, &vault, a.day, &hub, None).await {

@@ -9,15 +9,18 @@ mod bench_e2e;
 mod bench_ingest;
 mod certs;
 mod clear;
+mod config;
 mod conformance;
 mod crypto;
 mod demo;
 mod ingest;
+mod init;
 mod participants;
 mod reconcile;
 mod routes;
 mod serve;
 mod simulate;
+mod status;
 mod upload;
 
 use std::process::ExitCode;
@@ -44,6 +47,15 @@ pub enum Command {
     /// The whole hub on its embedded default with simulated partners: simulate a day, serve,
     /// upload over mTLS, ingest, clear, settle, reconcile, and report (start here).
     Demo(demo::DemoArgs),
+    /// Create a hub's storage (or migrate an older one) and record its identity: the first
+    /// command of a new hub.
+    Init(init::InitArgs),
+    /// What an operator checks first: participants, certificates, ingest, windows, deliveries,
+    /// discrepancies, disputes, the audit chain. Exit 0 when nothing needs attention, 1 otherwise.
+    Status(status::StatusArgs),
+    /// Check a `serve` configuration file without starting anything.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
     /// Close a day's settlement window by hand (idempotent), produce its settlement files, print its positions.
     Clear(clear::ClearArgs),
     /// Write a closed day's outbound packages (下发包) into each issuer side's outbox, in its
@@ -100,6 +112,9 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Demo(args) => demo::run(args),
+        Command::Init(args) => init::run(args),
+        Command::Config(cmd) => config::run(cmd),
+        Command::Status(args) => status::run(args),
         Command::Crypto(cmd) => crypto::run(cmd),
         Command::Clear(args) => clear::run_clear(args),
         Command::Positions(args) => clear::run_positions(args),
@@ -122,9 +137,18 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The exit code for an error: 2 for [`BadInput`], 1 otherwise.
+/// The exit code for an error: 2 for [`BadInput`] and for storage errors the user fixes by
+/// pointing elsewhere or running `hutong init` ([`crate::store::StoreError::is_bad_input`]),
+/// anywhere in the chain; 1 otherwise.
 pub fn exit_code_for(err: &anyhow::Error) -> ExitCode {
-    if err.downcast_ref::<BadInput>().is_some() {
+    let bad = err.chain().any(|e| {
+        e.downcast_ref::<BadInput>().is_some()
+            || e.downcast_ref::<crate::store::StoreError>()
+                .is_some_and(|s| s.is_bad_input())
+            || e.downcast_ref::<crate::datadir::LockError>()
+                .is_some_and(|l| l.is_bad_input())
+    });
+    if bad {
         ExitCode::from(2)
     } else {
         ExitCode::from(1)

@@ -126,7 +126,7 @@ pub(super) fn run(cmd: ParticipantsCommand) -> anyhow::Result<ExitCode> {
             ParticipantsCommand::Add(a) => add(a).await,
             ParticipantsCommand::List(a) => list(a).await,
             ParticipantsCommand::SetSealKey(a) => {
-                let store = Store::open(&a.storage.target()?).await?;
+                let store = Store::open_existing(&a.storage.target()?).await?;
                 let done = store.set_seal_key(&a.code, Some(&a.seal_key)).await?;
                 store.close().await;
                 if !done {
@@ -142,7 +142,7 @@ pub(super) fn run(cmd: ParticipantsCommand) -> anyhow::Result<ExitCode> {
                 Ok(())
             }
             ParticipantsCommand::ClearSealKey(a) => {
-                let store = Store::open(&a.storage.target()?).await?;
+                let store = Store::open_existing(&a.storage.target()?).await?;
                 let done = store.set_seal_key(&a.code, None).await?;
                 store.close().await;
                 if !done {
@@ -154,7 +154,7 @@ pub(super) fn run(cmd: ParticipantsCommand) -> anyhow::Result<ExitCode> {
                 Ok(())
             }
             ParticipantsCommand::SetFormat(a) => {
-                let store = Store::open(&a.storage.target()?).await?;
+                let store = Store::open_existing(&a.storage.target()?).await?;
                 let done = store
                     .set_participant_format(&a.code, Some(a.format))
                     .await?;
@@ -203,7 +203,7 @@ async fn add(a: AddArgs) -> anyhow::Result<()> {
         }
         Ok(p.display().to_string())
     };
-    let store = Store::open(&a.storage.target()?).await?;
+    let store = Store::open_existing(&a.storage.target()?).await?;
     let added = store
         .add_participant(&NewParticipant {
             code,
@@ -249,7 +249,7 @@ async fn add(a: AddArgs) -> anyhow::Result<()> {
 }
 
 async fn list(a: ListArgs) -> anyhow::Result<()> {
-    let store = Store::open(&a.storage.target()?).await?;
+    let store = Store::open_existing(&a.storage.target()?).await?;
     let all = store.participants().await?;
     if a.json {
         for p in &all {

@@ -76,7 +76,7 @@ pub(crate) fn run_reconcile(a: ReconcileArgs) -> anyhow::Result<ExitCode> {
     })?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let store = Store::open(&a.options.storage.target()?).await?;
+        let store = Store::open_existing(&a.options.storage.target()?).await?;
         let vault = Vault::open(&data_dir)?;
         let out =
             reconcile::reconcile_day(&store, &vault, &settings, a.day, Timestamp::now(), None)
@@ -224,7 +224,7 @@ pub(crate) fn discrepancies_csv<W: Write>(items: &[Discrepancy], out: W) -> Resu
 pub(crate) fn run_discrepancies(a: DiscrepanciesArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let store = Store::open(&a.storage.target()?).await?;
+        let store = Store::open_existing(&a.storage.target()?).await?;
         let items = store
             .discrepancies(&DiscrepancyFilter {
                 day: a.day,
@@ -378,7 +378,7 @@ pub(crate) fn run_disputes(cmd: DisputesCommand) -> anyhow::Result<ExitCode> {
                 open,
                 storage,
             }) => {
-                let store = Store::open(&storage.target()?).await?;
+                let store = Store::open_existing(&storage.target()?).await?;
                 let cases = store
                     .cases(&CaseFilter {
                         participant,
@@ -414,7 +414,7 @@ pub(crate) fn run_disputes(cmd: DisputesCommand) -> anyhow::Result<ExitCode> {
                 print_json(&lines)?;
             }
             DisputesCommand::Show(CaseShowArgs { case, storage }) => {
-                let store = Store::open(&storage.target()?).await?;
+                let store = Store::open_existing(&storage.target()?).await?;
                 let c = store.case(case).await?;
                 store.close().await;
                 let c = c.ok_or_else(|| BadInput(format!("no dispute case {case}")))?;
@@ -456,7 +456,7 @@ pub(crate) fn run_disputes(cmd: DisputesCommand) -> anyhow::Result<ExitCode> {
             }
             DisputesCommand::Expire(ExpireArgs { options }) => {
                 let settings = options.settings()?;
-                let store = Store::open(&options.storage.target()?).await?;
+                let store = Store::open_existing(&options.storage.target()?).await?;
                 let out = disputes::expire_due(&store, &settings.deadlines, Timestamp::now()).await;
                 store.close().await;
                 print_json(&out.map_err(case_err)?)?;
@@ -468,7 +468,7 @@ pub(crate) fn run_disputes(cmd: DisputesCommand) -> anyhow::Result<ExitCode> {
 
 async fn act(who: ActAs, action: Action) -> anyhow::Result<()> {
     let settings = who.options.settings()?;
-    let store = Store::open(&who.options.storage.target()?).await?;
+    let store = Store::open_existing(&who.options.storage.target()?).await?;
     let actor = staff(&store, &who.user).await?;
     let out: Result<StoredCase, CaseError> = disputes::act(
         &store,
@@ -580,7 +580,7 @@ pub(crate) fn run_users(cmd: UsersCommand) -> anyhow::Result<ExitCode> {
             };
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(async {
-                let store = Store::open(&target).await?;
+                let store = Store::open_existing(&target).await?;
                 if let Some(p) = &participant
                     && store.participant(p).await?.is_none()
                 {
@@ -610,7 +610,7 @@ pub(crate) fn run_users(cmd: UsersCommand) -> anyhow::Result<ExitCode> {
         UsersCommand::List(UserListArgs { json, storage }) => {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(async {
-                let store = Store::open(&storage.target()?).await?;
+                let store = Store::open_existing(&storage.target()?).await?;
                 let users = store.users().await?;
                 store.close().await;
                 if json {

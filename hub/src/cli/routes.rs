@@ -73,7 +73,7 @@ pub(super) fn run(cmd: RoutesCommand) -> anyhow::Result<ExitCode> {
         match cmd {
             RoutesCommand::Add(a) => {
                 let p = RoutePattern::parse(&a.issuer, &a.city).map_err(BadInput)?;
-                let store = Store::open(&a.storage.target()?).await?;
+                let store = Store::open_existing(&a.storage.target()?).await?;
                 let r = store
                     .add_route(a.scheme, &p.issuer_text(), &p.city_text(), &a.participant)
                     .await
@@ -94,7 +94,7 @@ pub(super) fn run(cmd: RoutesCommand) -> anyhow::Result<ExitCode> {
             }
             RoutesCommand::Remove(a) => {
                 let p = RoutePattern::parse(&a.issuer, &a.city).map_err(BadInput)?;
-                let store = Store::open(&a.storage.target()?).await?;
+                let store = Store::open_existing(&a.storage.target()?).await?;
                 let gone = store
                     .remove_route(a.scheme, &p.issuer_text(), &p.city_text())
                     .await?;
@@ -111,7 +111,7 @@ pub(super) fn run(cmd: RoutesCommand) -> anyhow::Result<ExitCode> {
                 println!("removed");
             }
             RoutesCommand::List(a) => {
-                let store = Store::open(&a.storage.target()?).await?;
+                let store = Store::open_existing(&a.storage.target()?).await?;
                 let routes = store.routes().await?;
                 if a.json {
                     for r in &routes {

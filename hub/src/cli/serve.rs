@@ -9,9 +9,10 @@ use clap::Args;
 
 use super::BadInput;
 use super::args::StorageArgs;
-use crate::app::{AppError, Application};
+use crate::app::{AppError, Application, StoreChoice};
 use crate::config::ServeFile;
-use crate::store::DbTarget;
+use crate::datadir::DataDirLock;
+use crate::store::{DbTarget, OpenMode};
 
 /// Arguments of `hutong serve`; each overrides the same key of --config.
 #[derive(Debug, Args)]
@@ -44,6 +45,9 @@ pub struct ServeArgs {
     /// Issuer master TAC keys (TOML, `[[issuer]]` entries) for TAC verification at ingest.
     #[arg(long, value_name = "FILE")]
     keys: Option<PathBuf>,
+    /// Create the hub's storage if there is none (as `hutong init` would) instead of refusing.
+    #[arg(long)]
+    init: bool,
 }
 
 /// Runs `hutong serve` until interrupted: the configuration file with the flags laid over it,
@@ -63,6 +67,7 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         console_listen,
         reconcile,
         keys,
+        init,
     } = args;
     macro_rules! lay_over {
         ($($flag:ident => $key:ident),* $(,)?) => {
@@ -87,14 +92,23 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     )
     .ok_or_else(|| BadInput("no database".into()))?;
     let described = target.describe();
-    let settings = file.app_settings(target).map_err(BadInput)?;
+    let mut settings = file.app_settings(target.clone()).map_err(BadInput)?;
+    if init {
+        settings.store = StoreChoice::Target(target.clone(), OpenMode::Create);
+    }
+    // One serve per SQLite data directory, held until the process ends (released on a crash).
+    let mut lock = DataDirLock::for_serve(&target, &data_dir, &settings.listen.to_string(), init)?;
 
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let app = Application::build(settings).await.map_err(|e| match e {
             AppError::Pki(m) => anyhow::Error::new(BadInput(m)),
+            AppError::Store(e) => anyhow::Error::new(e),
             other => anyhow::Error::new(other),
         })?;
+        if let Some(lock) = lock.as_mut() {
+            lock.set_address(&app.api_addr().to_string())?;
+        }
         // The first line on stdout says where to connect (tests read it to learn the port).
         println!("hutong listening on {}", app.api_url());
         if let Some(addr) = app.console_addr() {

@@ -4,7 +4,7 @@
 //!
 //! | step | what happens | module |
 //! |---|---|---|
-//! | simulate | a seeded day of every participant's files ([`crate::simulate`]) | [`setup`] |
+//! | simulate | a seeded day of every participant's files ([`simulator`]) | [`setup`] |
 //! | configure | the hub's CA, a server certificate for 127.0.0.1, one client certificate per partner; participants, formats, routes, issuer keys, fees | [`setup`] |
 //! | serve | the real product ([`crate::app::Application`]) on 127.0.0.1 (a free port), in this process: mTLS API, ingest worker, deliverer, scheduler | [`run`] |
 //! | upload | every partner uploads its blacklists and files as a separate mTLS client, all partners at once | [`partners`] |
@@ -126,7 +126,7 @@ impl<T, E: std::fmt::Display> StepResult<T> for Result<T, E> {
 }
 
 /// The hub's participant code in the simulated world.
-pub const HUB_CODE: &str = crate::simulate::HUB;
+pub const HUB_CODE: &str = simulator::HUB;
 
 /// Runs the demo (see the module documentation) and returns its report.
 pub async fn run(config: &DemoConfig, observe: Observer<'_>) -> Result<DemoReport, DemoError> {
@@ -478,7 +478,7 @@ pub fn demo_day(now: Timestamp) -> NaiveDate {
 
 /// Checks that `dir` is absent or empty (the demo never writes over earlier work).
 pub fn check_dir(dir: &Path) -> Result<(), DemoError> {
-    match crate::simulate::is_absent_or_empty(dir) {
+    match simulator::is_absent_or_empty(dir) {
         Ok(true) => Ok(()),
         Ok(false) => Err(DemoError::BadInput(format!(
             "--dir {} is not empty: give a new directory (or remove the earlier demo's)",

@@ -157,6 +157,18 @@ pub enum ReconcileError {
     NotFound(String),
 }
 
+impl From<crate::disputes::CaseError> for ReconcileError {
+    fn from(e: crate::disputes::CaseError) -> ReconcileError {
+        match e {
+            crate::disputes::CaseError::Store(s) => ReconcileError::Store(s),
+            crate::disputes::CaseError::NotFound(id) => {
+                ReconcileError::NotFound(format!("dispute case {id}"))
+            }
+            other => ReconcileError::BadInput(other.to_string()),
+        }
+    }
+}
+
 /// What one partner's matching found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PartnerMatch {

@@ -26,7 +26,8 @@
 //! - PostgreSQL: a `postgres://` URL; several `hutong serve` replicas can share one database.
 //!
 //! Migrations are embedded: `hub/migrations/sqlite/` and `hub/migrations/postgres/` hold the
-//! same numbered steps in each dialect, and [`Store::open`] applies them.
+//! same numbered steps in each dialect. [`Store::open_with`] checks the applied ones against
+//! the binary's and, as its [`OpenMode`] allows, applies the missing ones (see `identity`).
 //!
 //! # Tables
 //!
@@ -44,12 +45,14 @@ mod deliveries;
 pub mod disputes;
 mod error;
 mod files;
+mod identity;
 mod ingested;
 mod jobs;
 mod participants;
 pub mod reconcile;
 pub mod records;
 mod routes;
+mod status;
 pub mod testing;
 mod time;
 mod users;
@@ -71,6 +74,7 @@ pub use files::{
     Direction, FileRecord, FileStatus, NewFile, SealCheck, insert_file, set_file_seal,
     set_file_status,
 };
+pub use identity::{DEFAULT_HUB_CODE, HubIdentity, OpenMode, Prepared, binary_schema_version};
 pub use ingested::{
     Content, FileResult, StoredBlacklistEntry, claim_for_ingest, insert_file_result,
     load_blacklist, load_routes, lock_blacklist, seq_used_by,
@@ -83,6 +87,7 @@ pub use records::{
     store_batches,
 };
 pub use routes::Route;
+pub use status::{ClosedWindow, QueueStatus};
 pub use time::Timestamp;
 pub use users::{NewUser, Session, StaffRole, User};
 
@@ -122,6 +127,23 @@ impl DbTarget {
         match self {
             DbTarget::DataDir(dir) => dir.join(SQLITE_FILE).display().to_string(),
             DbTarget::Url(url) => redact(url),
+        }
+    }
+
+    /// Where the hub is, for refusals: the data directory, or the URL without its password.
+    pub fn describe_hub(&self) -> String {
+        match self {
+            DbTarget::DataDir(dir) => dir.display().to_string(),
+            DbTarget::Url(url) => redact(url),
+        }
+    }
+
+    /// The command that creates a hub here (`hutong init --data-dir DIR` or `--database URL`,
+    /// the URL without its password).
+    pub fn init_command(&self) -> String {
+        match self {
+            DbTarget::DataDir(dir) => format!("hutong init --data-dir {}", dir.display()),
+            DbTarget::Url(url) => format!("hutong init --database {}", redact(url)),
         }
     }
 }
@@ -218,41 +240,102 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) and migrates the database.
+    /// Opens (creating if needed) and migrates the database, recording the hub's identity
+    /// with the default hub code when it is new: [`Store::open_with`] in [`OpenMode::Create`].
+    /// For the commands that set a hub up and for tests; every other command opens with
+    /// [`Store::open_existing`].
     pub async fn open(target: &DbTarget) -> StoreResult<Store> {
-        match target {
+        Store::open_with(target, OpenMode::Create).await
+    }
+
+    /// Opens a hub that exists at this binary's schema version. No hub there (for SQLite: no
+    /// `hutong.db` in the directory; for PostgreSQL: no hutong tables or no identity), an
+    /// older schema or a newer one: an error saying which, and what to run.
+    pub async fn open_existing(target: &DbTarget) -> StoreResult<Store> {
+        Store::open_with(target, OpenMode::Existing).await
+    }
+
+    /// Opens the database as `mode` allows (see [`OpenMode`]); a hub created now gets the
+    /// default hub code.
+    pub async fn open_with(target: &DbTarget, mode: OpenMode) -> StoreResult<Store> {
+        Ok(Store::create_or_open(target, mode, DEFAULT_HUB_CODE)
+            .await?
+            .0)
+    }
+
+    /// Opens the database as `mode` allows and says what was done; a hub created now records
+    /// `hub_code` (`hutong init --hub-code`).
+    pub async fn create_or_open(
+        target: &DbTarget,
+        mode: OpenMode,
+        hub_code: &str,
+    ) -> StoreResult<(Store, Prepared)> {
+        let described = target.describe_hub();
+        let init = target.init_command();
+        let store = match target {
             DbTarget::DataDir(dir) => {
-                std::fs::create_dir_all(dir).map_err(|e| StoreError::Connect {
-                    target: dir.display().to_string(),
-                    source: sqlx::Error::Io(e),
-                })?;
-                Store::open_sqlite(&dir.join(SQLITE_FILE)).await
+                let file = dir.join(SQLITE_FILE);
+                if mode == OpenMode::Create {
+                    std::fs::create_dir_all(dir).map_err(|e| StoreError::Connect {
+                        target: dir.display().to_string(),
+                        cause: e.to_string(),
+                        remedies: String::new(),
+                    })?;
+                } else if !file.exists() {
+                    return Err(StoreError::NoHub {
+                        at: dir.display().to_string(),
+                        why: format!("{SQLITE_FILE} missing"),
+                        init,
+                    });
+                }
+                Store::connect_sqlite(&file, mode == OpenMode::Create).await?
             }
             DbTarget::Url(url) => {
                 if url.starts_with("postgres://") || url.starts_with("postgresql://") {
                     let options =
                         PgConnectOptions::from_str(url).map_err(|e| StoreError::Connect {
                             target: redact(url),
-                            source: e,
+                            cause: e.to_string(),
+                            remedies: String::new(),
                         })?;
-                    Store::open_postgres(options, &redact(url)).await
+                    Store::connect_postgres(options, &redact(url)).await?
                 } else if let Some(path) = url
                     .strip_prefix("sqlite://")
                     .or(url.strip_prefix("sqlite:"))
                 {
-                    Store::open_sqlite(Path::new(path)).await
+                    let path = Path::new(path);
+                    if mode != OpenMode::Create && !path.exists() {
+                        return Err(StoreError::NoHub {
+                            at: path.display().to_string(),
+                            why: "file missing".into(),
+                            init,
+                        });
+                    }
+                    Store::connect_sqlite(path, mode == OpenMode::Create).await?
                 } else {
-                    Err(StoreError::UnsupportedUrl(redact(url)))
+                    return Err(StoreError::UnsupportedUrl(redact(url)));
                 }
             }
-        }
+        };
+        let prepared = store.prepare(mode, hub_code, &described, &init).await?;
+        Ok((store, prepared))
     }
 
     /// Opens (creating if needed) and migrates an SQLite file.
     pub async fn open_sqlite(path: &Path) -> StoreResult<Store> {
+        let store = Store::connect_sqlite(path, true).await?;
+        let target = path.display().to_string();
+        let init = format!("hutong init --database sqlite:{target}");
+        store
+            .prepare(OpenMode::Create, DEFAULT_HUB_CODE, &target, &init)
+            .await?;
+        Ok(store)
+    }
+
+    async fn connect_sqlite(path: &Path, create: bool) -> StoreResult<Store> {
         let options = SqliteConnectOptions::new()
             .filename(path)
-            .create_if_missing(true)
+            .create_if_missing(create)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
@@ -263,26 +346,52 @@ impl Store {
             .await
             .map_err(|e| StoreError::Connect {
                 target: path.display().to_string(),
-                source: e,
+                cause: e.to_string(),
+                remedies: String::new(),
             })?;
-        SQLITE_MIGRATIONS.run(&pool).await?;
         Ok(Store {
             db: Db::Sqlite(pool),
         })
     }
 
-    /// Opens and migrates a PostgreSQL database.
+    /// Opens, creating the hub's tables if needed, and migrates a PostgreSQL database.
     pub async fn open_postgres(options: PgConnectOptions, described: &str) -> StoreResult<Store> {
+        let described = redact(described);
+        let store = Store::connect_postgres(options, &described).await?;
+        let init = format!("hutong init --database {described}");
+        store
+            .prepare(OpenMode::Create, DEFAULT_HUB_CODE, &described, &init)
+            .await?;
+        Ok(store)
+    }
+
+    /// Connects to PostgreSQL: one connection first, whose error names the real cause (the
+    /// pool would only say it timed out), then the pool.
+    async fn connect_postgres(options: PgConnectOptions, described: &str) -> StoreResult<Store> {
+        let fail = |e: sqlx::Error| StoreError::Connect {
+            target: described.to_string(),
+            cause: connect_cause(&e),
+            remedies: postgres_remedies(&options, &e),
+        };
+        let first = tokio::time::timeout(
+            Duration::from_secs(10),
+            <sqlx::postgres::PgConnection as sqlx::Connection>::connect_with(&options),
+        )
+        .await
+        .unwrap_or(Err(sqlx::Error::PoolTimedOut));
+        match first {
+            Ok(conn) => {
+                use sqlx::Connection;
+                let _ = conn.close().await;
+            }
+            Err(e) => return Err(fail(e)),
+        }
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
-            .map_err(|e| StoreError::Connect {
-                target: described.to_string(),
-                source: e,
-            })?;
-        POSTGRES_MIGRATIONS.run(&pool).await?;
+            .map_err(fail)?;
         Ok(Store {
             db: Db::Postgres(pool),
         })
@@ -316,6 +425,45 @@ impl Store {
             Db::Postgres(pool) => pool.close().await,
         }
     }
+}
+
+/// The driver's error as one line, without repeating itself.
+fn connect_cause(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::PoolTimedOut => "no connection within 10 s".to_string(),
+        sqlx::Error::Io(io) => io.to_string(),
+        sqlx::Error::Database(db) => db.message().to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// What to check when PostgreSQL cannot be reached, the likeliest first.
+fn postgres_remedies(options: &PgConnectOptions, e: &sqlx::Error) -> String {
+    let host = options.get_host();
+    let port = options.get_port();
+    let database = options.get_database().unwrap_or("(the user's name)");
+    let user = options.get_username();
+    let running = format!("is the server running and reachable? `pg_isready -h {host} -p {port}`");
+    let exists = format!(
+        "does the database {database:?} exist? `createdb -h {host} -p {port} -U {user} {database}`"
+    );
+    let auth = format!(
+        "authentication: does the server accept user {user:?} from here (password in the URL, \
+         PGPASSWORD or ~/.pgpass; pg_hba.conf)?"
+    );
+    let code = match e {
+        sqlx::Error::Database(db) => db.code().map(|c| c.to_string()),
+        _ => None,
+    };
+    let ordered: Vec<&String> = match code.as_deref() {
+        Some("3D000") => vec![&exists, &running, &auth],
+        Some(c) if c.starts_with("28") => vec![&auth, &running, &exists],
+        _ => vec![&running, &exists, &auth],
+    };
+    ordered
+        .iter()
+        .map(|r| format!("\n  - {r}"))
+        .collect::<String>()
 }
 
 /// A URL with its password replaced by `***`.

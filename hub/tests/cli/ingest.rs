@@ -28,6 +28,7 @@ const KEY: &str = "0123456789ABCDEFFEDCBA9876543210";
 fn routes_are_added_listed_and_removed_and_bad_patterns_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
+    crate::init_sqlite(d);
     ok(&sqlite(
         &[
             "participants",
@@ -162,6 +163,7 @@ fn routes_are_added_listed_and_removed_and_bad_patterns_are_refused() {
 fn a_seal_key_is_set_with_the_participant_and_never_shown() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
+    crate::init_sqlite(d);
     ok(&sqlite(
         &[
             "participants",

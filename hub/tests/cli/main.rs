@@ -5,6 +5,7 @@ mod conformance;
 mod crypto;
 mod demo;
 mod ingest;
+mod operations;
 mod participants;
 mod simulate;
 
@@ -16,6 +17,23 @@ pub fn hutong(args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("the hutong binary runs")
+}
+
+/// `hutong init --data-dir DIR` (SQLite), which every storage command but `init`, `demo` and
+/// `serve --init` needs first; panics unless it succeeds.
+pub fn init_sqlite(dir: &std::path::Path) {
+    let out = Command::new(env!("CARGO_BIN_EXE_hutong"))
+        .arg("init")
+        .arg("--data-dir")
+        .arg(dir)
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("the hutong binary runs");
+    assert!(
+        out.status.success(),
+        "hutong init: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Parses stdout as one JSON object.

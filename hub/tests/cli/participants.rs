@@ -13,6 +13,7 @@ fn sqlite(args: &[&str], data_dir: &std::path::Path) -> Output {
 #[test]
 fn participants_are_added_and_listed_in_the_data_dir_database() {
     let dir = tempfile::tempdir().unwrap();
+    crate::init_sqlite(dir.path());
     let add = sqlite(
         &[
             "participants",
@@ -63,6 +64,7 @@ fn participants_are_added_and_listed_in_the_data_dir_database() {
 #[test]
 fn participants_add_refuses_bad_input_with_exit_2_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
+    crate::init_sqlite(dir.path());
     let base = ["participants", "add", "--name", "x"];
     let cases: &[&[&str]] = &[
         &["--code", "A B", "--scheme", "local"],

@@ -6,11 +6,11 @@ use std::sync::Arc;
 use adapters::{FileMeta, Format, sample};
 use card_standards::{CanonicalTx, CodeTables, TxKind};
 use chrono::{Duration, Utc};
-use hub::http::FileResultJson;
 use hub::ingest::keys::IssuerKeys;
 use hub::ingest::{IngestConfig, IngestReport, Ingestor};
 use hub::seal::SealKey;
 use hub::store::{Db, Store};
+use hub::wire::FileResultJson;
 
 use crate::harness::{Hub, Party};
 
