@@ -28,7 +28,7 @@ use chrono::NaiveDateTime;
 use crate::Format;
 use crate::error::{Error, Location, Result};
 use crate::fields::{self, TimeStyle};
-use crate::fixed::{Kind, Layout, Reader, Record, Writer};
+use crate::fixed::{self, Kind, Layout, Reader, Record, Writer};
 use crate::lines::{self, Col};
 use crate::stream::{self, FileMeta, ReadOptions};
 
@@ -114,27 +114,17 @@ pub fn open_blacklist<'a, R: BufRead + 'a>(
     input: R,
     opts: ReadOptions<'a>,
 ) -> Result<Box<dyn BlacklistStream + 'a>> {
+    if let Some(layout) = fixed::layout(format).filter(|_| format.is_blacklist()) {
+        return Ok(Box::new(FixedBlacklistReader::open(
+            layout,
+            input,
+            opts.tables,
+            opts.file,
+        )?));
+    }
     Ok(match format {
         Format::HutongBlacklist => Box::new(crate::hutong_xml::blacklist::reader(input, opts)?),
         Format::LocalCsvBlacklist => Box::new(crate::local_csv::blacklist::reader(input, opts)?),
-        Format::MohurdBlacklist => Box::new(FixedBlacklistReader::open(
-            &crate::mohurd::BLACKLIST_LAYOUT,
-            input,
-            opts.tables,
-            opts.file,
-        )?),
-        Format::MotBlacklist => Box::new(FixedBlacklistReader::open(
-            &crate::mot::BLACKLIST_LAYOUT,
-            input,
-            opts.tables,
-            opts.file,
-        )?),
-        Format::PbocBlacklist => Box::new(FixedBlacklistReader::open(
-            &crate::pboc::BLACKLIST_LAYOUT,
-            input,
-            opts.tables,
-            opts.file,
-        )?),
         other => return Err(stream::wrong_content(opts.file, other, "blacklist entries")),
     })
 }
@@ -147,29 +137,14 @@ pub fn create_blacklist<'a, W: Write + 'a>(
     meta: &FileMeta,
     tables: &'a CodeTables,
 ) -> Result<Box<dyn BlacklistSink + 'a>> {
+    if let Some(layout) = fixed::layout(format) {
+        return Ok(Box::new(FixedBlacklistWriter::new(
+            layout, out, meta, tables,
+        )?));
+    }
     Ok(match format.blacklist() {
         Format::HutongBlacklist => Box::new(crate::hutong_xml::blacklist::writer(out, meta)?),
-        Format::LocalCsvBlacklist => {
-            Box::new(crate::local_csv::blacklist::writer(out, meta, tables)?)
-        }
-        Format::MohurdBlacklist => Box::new(FixedBlacklistWriter::new(
-            &crate::mohurd::BLACKLIST_LAYOUT,
-            out,
-            meta,
-            tables,
-        )?),
-        Format::MotBlacklist => Box::new(FixedBlacklistWriter::new(
-            &crate::mot::BLACKLIST_LAYOUT,
-            out,
-            meta,
-            tables,
-        )?),
-        _ => Box::new(FixedBlacklistWriter::new(
-            &crate::pboc::BLACKLIST_LAYOUT,
-            out,
-            meta,
-            tables,
-        )?),
+        _ => Box::new(crate::local_csv::blacklist::writer(out, meta, tables)?),
     })
 }
 
@@ -292,6 +267,11 @@ impl Record for BlacklistItem {
     const NAME: &'static str = "entry";
     const LENGTH: (&'static str, &'static str) = ("record", "");
     const CHECK_AT_END: bool = false;
+    const LAYOUTS: [&'static BlacklistLayout; 3] = [
+        &crate::mohurd::BLACKLIST_LAYOUT,
+        &crate::mot::BLACKLIST_LAYOUT,
+        &crate::pboc::BLACKLIST_LAYOUT,
+    ];
 
     fn constant(self) -> Option<&'static str> {
         match self {

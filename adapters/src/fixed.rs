@@ -174,6 +174,8 @@ pub trait Record: Copy + PartialEq + std::fmt::Debug + 'static {
     /// Whether the trailer is checked when the last line is read (the iterator yields the
     /// `F02`) rather than only by `finish`.
     const CHECK_AT_END: bool;
+    /// The layouts of this kind, one per fixed-width family (`mohurd`, `mot`, `pboc`).
+    const LAYOUTS: [&'static Layout<Self>; 3];
 
     /// The constant a column holds, if it holds one.
     fn constant(self) -> Option<&'static str>;
@@ -222,6 +224,14 @@ pub trait Record: Copy + PartialEq + std::fmt::Debug + 'static {
         value: &Self::Value,
         line: &mut String,
     ) -> Result<Option<i128>>;
+}
+
+/// The fixed-width layout of kind `I` in `format`'s family; `None` for a family that is not
+/// fixed-width (`hutong-xml`, `local-csv`).
+pub fn layout<I: Record>(format: Format) -> Option<&'static Layout<I>> {
+    I::LAYOUTS
+        .into_iter()
+        .find(|l| l.format.family() == format.family())
 }
 
 /// The text of a column of a header or trailer, checked against a constant, or the error.
@@ -631,6 +641,11 @@ impl Record for Item {
     const NAME: &'static str = "detail";
     const LENGTH: (&'static str, &'static str) = ("record", " (record length)");
     const CHECK_AT_END: bool = false;
+    const LAYOUTS: [&'static Layout<Item>; 3] = [
+        &crate::mohurd::LAYOUT,
+        &crate::mot::LAYOUT,
+        &crate::pboc::LAYOUT,
+    ];
 
     fn constant(self) -> Option<&'static str> {
         Item::constant(self)

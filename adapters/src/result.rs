@@ -49,7 +49,7 @@ use crate::blacklist::city_to_file;
 use crate::error::{Location, Result};
 use crate::fields::{self, TimeStyle};
 
-use crate::fixed::{Kind, Layout, Record, Writer};
+use crate::fixed::{self, Kind, Layout, Record, Writer};
 use crate::lines::{self, Col};
 
 mod reader;
@@ -177,27 +177,12 @@ pub fn create_result<'a, W: Write + 'a>(
     meta: &ResultMeta,
     tables: &'a CodeTables,
 ) -> Result<Box<dyn ResultSink + 'a>> {
+    if let Some(layout) = fixed::layout(format) {
+        return Ok(Box::new(FixedResultWriter::new(layout, out, meta, tables)?));
+    }
     Ok(match format.family() {
         Format::HutongXml => Box::new(crate::hutong_xml::hub_result::Writer::new(out, meta)?),
-        Format::LocalCsv => Box::new(crate::local_csv::result::Writer::new(out, meta, tables)?),
-        Format::Mohurd => Box::new(FixedResultWriter::new(
-            &crate::mohurd::RESULT_LAYOUT,
-            out,
-            meta,
-            tables,
-        )?),
-        Format::Mot => Box::new(FixedResultWriter::new(
-            &crate::mot::RESULT_LAYOUT,
-            out,
-            meta,
-            tables,
-        )?),
-        _ => Box::new(FixedResultWriter::new(
-            &crate::pboc::RESULT_LAYOUT,
-            out,
-            meta,
-            tables,
-        )?),
+        _ => Box::new(crate::local_csv::result::Writer::new(out, meta, tables)?),
     })
 }
 
@@ -366,6 +351,11 @@ impl Record for ResultItem {
     const NAME: &'static str = "result";
     const LENGTH: (&'static str, &'static str) = ("line", "");
     const CHECK_AT_END: bool = true;
+    const LAYOUTS: [&'static ResultLayout; 3] = [
+        &crate::mohurd::RESULT_LAYOUT,
+        &crate::mot::RESULT_LAYOUT,
+        &crate::pboc::RESULT_LAYOUT,
+    ];
 
     fn constant(self) -> Option<&'static str> {
         match self {

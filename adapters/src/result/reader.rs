@@ -63,27 +63,14 @@ pub fn open_result<'a, R: BufRead + 'a>(
     tables: &'a CodeTables,
     file: &str,
 ) -> Result<Box<dyn ResultStream + 'a>> {
+    if let Some(layout) = crate::fixed::layout(family) {
+        return Ok(Box::new(FixedResultReader::open(
+            layout, input, tables, file,
+        )?));
+    }
     Ok(match family.family() {
         Format::HutongXml => Box::new(XmlResultReader::open(input, tables, file)?),
-        Format::LocalCsv => Box::new(crate::local_csv::result::Reader::open(input, tables, file)?),
-        Format::Mohurd => Box::new(FixedResultReader::open(
-            &crate::mohurd::RESULT_LAYOUT,
-            input,
-            tables,
-            file,
-        )?),
-        Format::Mot => Box::new(FixedResultReader::open(
-            &crate::mot::RESULT_LAYOUT,
-            input,
-            tables,
-            file,
-        )?),
-        _ => Box::new(FixedResultReader::open(
-            &crate::pboc::RESULT_LAYOUT,
-            input,
-            tables,
-            file,
-        )?),
+        _ => Box::new(crate::local_csv::result::Reader::open(input, tables, file)?),
     })
 }
 
