@@ -13,8 +13,9 @@
 //! | `pboc-blacklist` | fixed width, `HPBOCBL01…` ([`crate::pboc::blacklist`]) **\[I\]** | MOHURD |
 //!
 //! The fixed-width layouts are hutong's own (the real ones are not public), one table each,
-//! read and written by the one engine in this module ([`FixedBlacklistReader`],
-//! [`FixedBlacklistWriter`]). Entry-level problems are `R07` errors and the stream goes on;
+//! read and written by the crate's one fixed-width engine ([`crate::fixed`]; here
+//! [`FixedBlacklistReader`], [`FixedBlacklistWriter`], with [`BlacklistItem`]'s `Record` impl
+//! saying what an entry line means). Entry-level problems are `R07` errors and the stream goes on;
 //! envelope problems are `F01` and end it; a trailer count that disagrees is `F02`.
 
 use std::borrow::Cow;
@@ -27,9 +28,9 @@ use chrono::NaiveDateTime;
 use crate::Format;
 use crate::error::{Error, Location, Result};
 use crate::fields::{self, TimeStyle};
-use crate::fixed::Kind;
+use crate::fixed::{self, Kind, Layout, Reader, Record, Writer};
 use crate::lines::{self, Col};
-use crate::stream::{self, FileMeta, Line, ReadOptions};
+use crate::stream::{self, FileMeta, ReadOptions};
 
 /// Whether an entry puts a card on the blacklist or takes it off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -113,24 +114,17 @@ pub fn open_blacklist<'a, R: BufRead + 'a>(
     input: R,
     opts: ReadOptions<'a>,
 ) -> Result<Box<dyn BlacklistStream + 'a>> {
+    if let Some(layout) = fixed::layout(format).filter(|_| format.is_blacklist()) {
+        return Ok(Box::new(FixedBlacklistReader::open(
+            layout,
+            input,
+            opts.tables,
+            opts.file,
+        )?));
+    }
     Ok(match format {
         Format::HutongBlacklist => Box::new(crate::hutong_xml::blacklist::reader(input, opts)?),
         Format::LocalCsvBlacklist => Box::new(crate::local_csv::blacklist::reader(input, opts)?),
-        Format::MohurdBlacklist => Box::new(FixedBlacklistReader::open(
-            &crate::mohurd::BLACKLIST_LAYOUT,
-            input,
-            opts,
-        )?),
-        Format::MotBlacklist => Box::new(FixedBlacklistReader::open(
-            &crate::mot::BLACKLIST_LAYOUT,
-            input,
-            opts,
-        )?),
-        Format::PbocBlacklist => Box::new(FixedBlacklistReader::open(
-            &crate::pboc::BLACKLIST_LAYOUT,
-            input,
-            opts,
-        )?),
         other => return Err(stream::wrong_content(opts.file, other, "blacklist entries")),
     })
 }
@@ -143,29 +137,14 @@ pub fn create_blacklist<'a, W: Write + 'a>(
     meta: &FileMeta,
     tables: &'a CodeTables,
 ) -> Result<Box<dyn BlacklistSink + 'a>> {
+    if let Some(layout) = fixed::layout(format) {
+        return Ok(Box::new(FixedBlacklistWriter::new(
+            layout, out, meta, tables,
+        )?));
+    }
     Ok(match format.blacklist() {
         Format::HutongBlacklist => Box::new(crate::hutong_xml::blacklist::writer(out, meta)?),
-        Format::LocalCsvBlacklist => {
-            Box::new(crate::local_csv::blacklist::writer(out, meta, tables)?)
-        }
-        Format::MohurdBlacklist => Box::new(FixedBlacklistWriter::new(
-            &crate::mohurd::BLACKLIST_LAYOUT,
-            out,
-            meta,
-            tables,
-        )?),
-        Format::MotBlacklist => Box::new(FixedBlacklistWriter::new(
-            &crate::mot::BLACKLIST_LAYOUT,
-            out,
-            meta,
-            tables,
-        )?),
-        _ => Box::new(FixedBlacklistWriter::new(
-            &crate::pboc::BLACKLIST_LAYOUT,
-            out,
-            meta,
-            tables,
-        )?),
+        _ => Box::new(crate::local_csv::blacklist::writer(out, meta, tables)?),
     })
 }
 
@@ -220,46 +199,9 @@ pub enum BlacklistItem {
     Count,
 }
 
-impl BlacklistItem {
-    fn constant(self) -> Option<&'static str> {
-        match self {
-            BlacklistItem::Const(c) => Some(c),
-            _ => None,
-        }
-    }
-}
-
-/// A fixed-width blacklist format: its three tables and its city-code space.
-#[derive(Debug)]
-pub struct BlacklistLayout {
-    /// The format.
-    pub format: Format,
-    /// Whose city codes the `City` column holds: `Scheme::Mot` for T-Union codes, any other
-    /// scheme for MOHURD codes.
-    pub city_space: Scheme,
-    /// The header line (`H`).
-    pub header: &'static [Col<BlacklistItem>],
-    /// An entry line (`D`).
-    pub detail: &'static [Col<BlacklistItem>],
-    /// The trailer line (`T`).
-    pub trailer: &'static [Col<BlacklistItem>],
-}
-
-impl BlacklistLayout {
-    /// The first bytes of every file of this format, for [`detect`](crate::detect).
-    pub fn signature(&self) -> String {
-        lines::signature(self.header, BlacklistItem::constant)
-    }
-
-    fn limit(&self) -> usize {
-        [self.header, self.detail, self.trailer]
-            .into_iter()
-            .map(lines::record_len)
-            .max()
-            .unwrap_or(0)
-            + 2
-    }
-}
+/// A fixed-width blacklist format: the engine's [`Layout`] over [`BlacklistItem`] columns
+/// (the city columns hold the codes of its `space`).
+pub type BlacklistLayout = Layout<BlacklistItem>;
 
 /// The card's own city code from a city column in `space`.
 pub(crate) fn city_from_file(
@@ -303,169 +245,183 @@ pub(crate) fn city_to_file(
     }
 }
 
-/// A reader of one fixed-width blacklist file.
-pub struct FixedBlacklistReader<'a, R> {
-    input: R,
-    layout: &'static BlacklistLayout,
-    tables: &'a CodeTables,
-    file: String,
-    meta: FileMeta,
-    line: u64,
-    entries: u64,
-    buf: Vec<u8>,
-    trailer: Option<(u64, Location)>,
-    fatal: Option<Error>,
-    done: bool,
-}
+/// A reader of one fixed-width blacklist file: the engine's [`Reader`].
+pub type FixedBlacklistReader<'a, R> = Reader<'a, R, BlacklistItem>;
 
-impl<R> std::fmt::Debug for FixedBlacklistReader<'_, R> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FixedBlacklistReader")
-            .field("format", &self.layout.format)
-            .field("file", &self.file)
-            .field("line", &self.line)
-            .finish_non_exhaustive()
-    }
-}
+/// A writer of one fixed-width blacklist file: the engine's [`Writer`].
+pub type FixedBlacklistWriter<'a, W> = Writer<'a, W, BlacklistItem>;
 
-fn number(t: &str) -> Option<u64> {
+fn number(t: &str) -> std::result::Result<u64, &'static str> {
     t.parse()
         .ok()
         .filter(|_| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or("expected a decimal number")
 }
 
-impl<'a, R: BufRead> FixedBlacklistReader<'a, R> {
-    /// Opens a file: reads and checks the header line (`F01`).
-    pub fn open(
-        layout: &'static BlacklistLayout,
-        mut input: R,
-        opts: ReadOptions<'a>,
-    ) -> Result<Self> {
-        let mut buf = Vec::new();
-        let at = Location {
-            file: opts.file.to_string(),
-            record: None,
-            line: Some(1),
-        };
-        match stream::read_line(&mut input, &mut buf, layout.limit()) {
-            Err(e) => return Err(stream::input_error(at, &e)),
-            Ok(Line::Eof) => return Err(Error::envelope(at, "header", "the file is empty")),
-            Ok(_) => {}
+impl Record for BlacklistItem {
+    type Value = Entry;
+    type Meta = FileMeta;
+    type Totals = u64;
+    type Tally = ();
+    const TAG: u8 = b'D';
+    const NAME: &'static str = "entry";
+    const LENGTH: (&'static str, &'static str) = ("record", "");
+    const CHECK_AT_END: bool = false;
+    const LAYOUTS: [&'static BlacklistLayout; 3] = [
+        &crate::mohurd::BLACKLIST_LAYOUT,
+        &crate::mot::BLACKLIST_LAYOUT,
+        &crate::pboc::BLACKLIST_LAYOUT,
+    ];
+
+    fn constant(self) -> Option<&'static str> {
+        match self {
+            BlacklistItem::Const(c) => Some(c),
+            _ => None,
         }
-        let want = lines::record_len(layout.header);
-        if buf.len() != want {
-            return Err(Error::envelope(
-                at,
-                "header length",
-                format!("header is {} bytes, expected {want}", buf.len()),
-            ));
-        }
-        let mut meta = FileMeta::new("", 0, NaiveDateTime::MIN);
-        for c in layout.header {
-            let text =
-                lines::text_of(&buf, c).map_err(|why| Error::envelope(at.clone(), c.name, why))?;
-            let bad = |why: &str| {
-                Error::envelope(
-                    at.clone(),
-                    c.name,
-                    format!("{why} (value {:?})", text.unwrap_or("")),
-                )
-            };
-            let Some(t) = text else {
-                if c.optional {
-                    continue;
-                }
-                return Err(bad("missing"));
-            };
-            match c.item {
-                BlacklistItem::Const(k) if t != k => return Err(bad(&format!("expected {k:?}"))),
-                BlacklistItem::Sender => meta.sender = t.to_string(),
-                BlacklistItem::Receiver => meta.receiver = Some(t.to_string()),
-                BlacklistItem::Seq => {
-                    meta.seq = number(t).ok_or_else(|| bad("expected a decimal number"))?
-                }
-                BlacklistItem::Created => {
-                    meta.created = fields::read_time(TimeStyle::Compact, t)
-                        .ok_or_else(|| bad("expected a date-time YYYYMMDDhhmmss"))?
-                }
-                _ => {}
+    }
+
+    fn empty_meta() -> FileMeta {
+        FileMeta::new("", 0, NaiveDateTime::MIN)
+    }
+
+    fn read_header(self, meta: &mut FileMeta, t: &str) -> std::result::Result<(), &'static str> {
+        match self {
+            BlacklistItem::Sender => meta.sender = t.to_string(),
+            BlacklistItem::Receiver => meta.receiver = Some(t.to_string()),
+            BlacklistItem::Seq => meta.seq = number(t)?,
+            BlacklistItem::Created => {
+                meta.created = fields::read_time(TimeStyle::Compact, t)
+                    .ok_or("expected a date-time YYYYMMDDhhmmss")?
             }
+            _ => {}
         }
-        Ok(FixedBlacklistReader {
-            input,
-            layout,
-            tables: opts.tables,
-            file: opts.file.to_string(),
-            meta,
-            line: 1,
-            entries: 0,
-            buf,
-            trailer: None,
-            fatal: None,
-            done: false,
-        })
+        Ok(())
     }
 
-    fn at(&self, record: Option<u64>) -> Location {
-        Location {
-            file: self.file.clone(),
-            record,
-            line: Some(self.line),
-        }
-    }
-
-    fn fail(&mut self, e: Error) -> Option<Result<Entry>> {
-        self.done = true;
-        self.fatal = Some(e.clone());
-        Some(Err(e))
-    }
-
-    fn read_trailer(&self) -> Result<u64> {
-        let at = self.at(None);
-        let want = lines::record_len(self.layout.trailer);
-        if self.buf.len() != want {
-            return Err(Error::envelope(
-                at,
-                "trailer length",
-                format!("trailer is {} bytes, expected {want}", self.buf.len()),
-            ));
-        }
-        let mut count = None;
-        for c in self.layout.trailer {
-            let text = lines::text_of(&self.buf, c)
-                .map_err(|why| Error::envelope(at.clone(), c.name, why))?;
-            let bad = |why: &str| {
-                Error::envelope(
-                    at.clone(),
-                    c.name,
-                    format!("{why} (value {:?})", text.unwrap_or("")),
-                )
-            };
-            let t = text.ok_or_else(|| bad("missing"))?;
-            match c.item {
-                BlacklistItem::Const(k) if t != k => return Err(bad(&format!("expected {k:?}"))),
-                BlacklistItem::Count => {
-                    count = Some(number(t).ok_or_else(|| bad("expected a decimal number"))?)
-                }
-                _ => {}
+    fn write_header(self, meta: &FileMeta, out: &mut String) {
+        match self {
+            BlacklistItem::Const(k) => out.push_str(k),
+            BlacklistItem::Sender => out.push_str(&meta.sender),
+            BlacklistItem::Receiver => out.push_str(meta.receiver.as_deref().unwrap_or("")),
+            BlacklistItem::Seq => {
+                let _ = write!(out, "{}", meta.seq);
             }
+            BlacklistItem::Created => fields::write_time(TimeStyle::Compact, meta.created, out),
+            _ => {}
         }
-        count.ok_or_else(|| Error::envelope(at, "trailer", "the layout has no count"))
     }
 
-    fn read_entry(&mut self) -> Result<Entry> {
-        self.entries += 1;
-        let at = self.at(Some(self.entries));
-        let want = lines::record_len(self.layout.detail);
-        if self.buf.len() != want {
-            return Err(Error::Field {
-                at,
-                field: "record length",
-                value: String::new(),
-                reason: format!("record is {} bytes, expected {want}", self.buf.len()),
+    fn read_trailer(self, count: &mut u64, t: &str) -> std::result::Result<(), &'static str> {
+        if self == BlacklistItem::Count {
+            *count = number(t)?;
+        }
+        Ok(())
+    }
+
+    fn write_trailer(self, count: &u64, out: &mut String) {
+        match self {
+            BlacklistItem::Const(k) => out.push_str(k),
+            BlacklistItem::Count => {
+                let _ = write!(out, "{count}");
+            }
+            _ => {}
+        }
+    }
+
+    fn failed(_: &mut ()) {}
+
+    fn read_record(
+        layout: &BlacklistLayout,
+        tables: &CodeTables,
+        line: &[u8],
+        at: &Location,
+        _: &mut (),
+    ) -> Result<Entry> {
+        parse_fixed_entry(layout, tables, line, at)
+    }
+
+    fn check(
+        layout: &BlacklistLayout,
+        _: &(),
+        records: u64,
+        count: &u64,
+        at: &Location,
+    ) -> Result<()> {
+        if *count != records {
+            return Err(Error::TrailerMismatch {
+                at: at.clone(),
+                field: layout.trailer_name(BlacklistItem::Count, "count"),
+                stated: i128::from(*count),
+                actual: i128::from(records),
             });
         }
-        parse_fixed_entry(self.layout, self.tables, &self.buf, &at)
+        Ok(())
+    }
+
+    fn write_record(
+        layout: &BlacklistLayout,
+        tables: &CodeTables,
+        e: &Entry,
+        line: &mut String,
+    ) -> Result<Option<i128>> {
+        let format = layout.format;
+        let cannot = |field: &'static str, reason: String| Error::CannotCarry {
+            format,
+            field,
+            reason,
+        };
+        let mut text = String::new();
+        for c in layout.detail {
+            text.clear();
+            match c.item {
+                BlacklistItem::Const(k) => text.push_str(k),
+                BlacklistItem::Scheme => text.push(fields::scheme_digit(e.scheme)),
+                BlacklistItem::Issuer => {
+                    let _ = write!(text, "{}", e.issuer.issuer_code);
+                }
+                BlacklistItem::City => text.push_str(
+                    &city_to_file(tables, layout.city_space(), e.scheme, e.issuer.city_code)
+                        .map_err(|why| cannot("city", why))?,
+                ),
+                BlacklistItem::Card => {
+                    let _ = write!(text, "{}", e.card);
+                }
+                BlacklistItem::MotCard => {
+                    let s = e.card.to_string();
+                    if !s.starts_with('0') || !fields::all_digits(&s) {
+                        return Err(cannot(
+                            "card",
+                            format!("serial {s} is not a 19-digit T-Union card number"),
+                        ));
+                    }
+                    text.push_str(&s[1..]);
+                }
+                BlacklistItem::Action => text.push_str(match e.action {
+                    Action::Add => "A",
+                    Action::Remove => "R",
+                }),
+                BlacklistItem::Effective => {
+                    use chrono::Datelike;
+                    if !(0..=9999).contains(&e.effective.year()) {
+                        return Err(cannot("effective", "year has no 4-digit form".into()));
+                    }
+                    fields::write_time(TimeStyle::Compact, e.effective, &mut text);
+                }
+                BlacklistItem::Reason => {
+                    if e.reason.is_empty() {
+                        lines::blank(c, line);
+                        continue;
+                    }
+                    text.push_str(&e.reason);
+                }
+                _ => {
+                    lines::blank(c, line);
+                    continue;
+                }
+            }
+            lines::pad(format, c, &text, c.name, line)?;
+        }
+        Ok(None)
     }
 }
 
@@ -523,7 +479,7 @@ fn parse_fixed_entry(
         .parse()
         .map_err(|_| bad(1, "expected 4 hexadecimal digits"))?;
     let city_code =
-        city_from_file(tables, layout.city_space, scheme, get(2)).map_err(|why| bad(2, &why))?;
+        city_from_file(tables, layout.city_space(), scheme, get(2)).map_err(|why| bad(2, &why))?;
     let card = if !names[4].is_empty() {
         CardSerial::from_mot_card_number(get(4)).map_err(|e| bad(4, &e.to_string()))?
     } else {
@@ -551,288 +507,26 @@ fn parse_fixed_entry(
     })
 }
 
-impl<R: BufRead> Iterator for FixedBlacklistReader<'_, R> {
-    type Item = Result<Entry>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        let limit = self.layout.limit();
-        loop {
-            let read = stream::read_line(&mut self.input, &mut self.buf, limit);
-            self.line += 1;
-            let line = match read {
-                Err(e) => {
-                    let at = self.at(None);
-                    return self.fail(stream::input_error(at, &e));
-                }
-                Ok(l) => l,
-            };
-            if line == Line::Eof {
-                self.line -= 1;
-                self.done = true;
-                if self.trailer.is_none() {
-                    let at = self.at(None);
-                    return self.fail(Error::envelope(
-                        at,
-                        "trailer",
-                        "the file ends without a trailer line",
-                    ));
-                }
-                return None;
-            }
-            if self.trailer.is_some() {
-                if self.buf.iter().all(|b| b.is_ascii_whitespace()) {
-                    continue;
-                }
-                let at = self.at(None);
-                return self.fail(Error::envelope(
-                    at,
-                    "trailer",
-                    "data after the trailer line",
-                ));
-            }
-            if line == Line::TooLong {
-                self.entries += 1;
-                let at = self.at(Some(self.entries));
-                return Some(Err(Error::Field {
-                    at,
-                    field: "record length",
-                    value: String::new(),
-                    reason: format!("line longer than {} bytes", limit - 2),
-                }));
-            }
-            match self.buf.first() {
-                None => continue,
-                Some(b'D') => return Some(self.read_entry()),
-                Some(b'T') => match self.read_trailer() {
-                    Ok(count) => {
-                        let at = self.at(None);
-                        self.trailer = Some((count, at));
-                    }
-                    Err(e) => return self.fail(e),
-                },
-                Some(b'H') => {
-                    let at = self.at(None);
-                    return self.fail(Error::envelope(at, "header", "a second header line"));
-                }
-                Some(_) => {
-                    self.entries += 1;
-                    let at = self.at(Some(self.entries));
-                    let head = String::from_utf8_lossy(&self.buf[..1]).into_owned();
-                    return Some(Err(Error::bad_field(
-                        at,
-                        "record type",
-                        &head,
-                        "expected D (entry), H or T",
-                    )));
-                }
-            }
-        }
-    }
-}
-
 impl<R: BufRead> BlacklistStream for FixedBlacklistReader<'_, R> {
     fn meta(&self) -> &FileMeta {
         &self.meta
     }
 
     fn finish(&mut self) -> Result<(FileMeta, u64)> {
-        while self.next().is_some() {}
-        if let Some(e) = &self.fatal {
-            return Err(e.clone());
-        }
-        let (count, at) = self
-            .trailer
-            .clone()
-            .ok_or_else(|| Error::envelope(self.at(None), "trailer", "missing"))?;
-        if count != self.entries {
-            let field = self
-                .layout
-                .trailer
-                .iter()
-                .find(|c| c.item == BlacklistItem::Count)
-                .map_or("count", |c| c.name);
-            return Err(Error::TrailerMismatch {
-                at,
-                field,
-                stated: i128::from(count),
-                actual: i128::from(self.entries),
-            });
-        }
-        Ok((self.meta.clone(), self.entries))
+        self.end()?;
+        Ok((self.meta.clone(), self.records))
     }
 
     fn raw_record(&self) -> Option<Cow<'_, [u8]>> {
-        (self.entries > 0).then_some(Cow::Borrowed(&self.buf[..]))
+        self.raw()
     }
 }
 
-/// A writer of one fixed-width blacklist file.
-pub struct FixedBlacklistWriter<'a, W: Write> {
-    out: W,
-    layout: &'static BlacklistLayout,
-    tables: &'a CodeTables,
-    count: u64,
-    line: String,
-}
-
-impl<W: Write> std::fmt::Debug for FixedBlacklistWriter<'_, W> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FixedBlacklistWriter")
-            .field("format", &self.layout.format)
-            .field("count", &self.count)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<'a, W: Write> FixedBlacklistWriter<'a, W> {
-    /// Starts a file: writes the header line.
-    pub fn new(
-        layout: &'static BlacklistLayout,
-        mut out: W,
-        meta: &FileMeta,
-        tables: &'a CodeTables,
-    ) -> Result<Self> {
-        let format = layout.format;
-        let mut line = String::new();
-        for c in layout.header {
-            let mut text = String::new();
-            let present = match c.item {
-                BlacklistItem::Const(k) => {
-                    text.push_str(k);
-                    true
-                }
-                BlacklistItem::Sender => {
-                    text.push_str(&meta.sender);
-                    !meta.sender.is_empty()
-                }
-                BlacklistItem::Receiver => {
-                    text.push_str(meta.receiver.as_deref().unwrap_or(""));
-                    !text.is_empty()
-                }
-                BlacklistItem::Seq => {
-                    let _ = write!(text, "{}", meta.seq);
-                    true
-                }
-                BlacklistItem::Created => {
-                    fields::write_time(TimeStyle::Compact, meta.created, &mut text);
-                    true
-                }
-                _ => false,
-            };
-            if present {
-                lines::pad(format, c, &text, c.name, &mut line)?;
-            } else if c.optional {
-                lines::blank(c, &mut line);
-            } else {
-                return Err(Error::CannotCarry {
-                    format,
-                    field: c.name,
-                    reason: "the header needs it".into(),
-                });
-            }
-        }
-        line.push('\n');
-        out.write_all(line.as_bytes())
-            .map_err(|e| Error::output(format, &e))?;
-        Ok(FixedBlacklistWriter {
-            out,
-            layout,
-            tables,
-            count: 0,
-            line: String::new(),
-        })
-    }
-
-    /// Writes one entry line; an entry the format cannot carry is refused whole.
-    pub fn write(&mut self, e: &Entry) -> Result<()> {
-        let layout = self.layout;
-        let format = layout.format;
-        let cannot = |field: &'static str, reason: String| Error::CannotCarry {
-            format,
-            field,
-            reason,
-        };
-        self.line.clear();
-        let mut text = String::new();
-        for c in layout.detail {
-            text.clear();
-            match c.item {
-                BlacklistItem::Const(k) => text.push_str(k),
-                BlacklistItem::Scheme => text.push(fields::scheme_digit(e.scheme)),
-                BlacklistItem::Issuer => {
-                    let _ = write!(text, "{}", e.issuer.issuer_code);
-                }
-                BlacklistItem::City => text.push_str(
-                    &city_to_file(self.tables, layout.city_space, e.scheme, e.issuer.city_code)
-                        .map_err(|why| cannot("city", why))?,
-                ),
-                BlacklistItem::Card => {
-                    let _ = write!(text, "{}", e.card);
-                }
-                BlacklistItem::MotCard => {
-                    let s = e.card.to_string();
-                    if !s.starts_with('0') || !fields::all_digits(&s) {
-                        return Err(cannot(
-                            "card",
-                            format!("serial {s} is not a 19-digit T-Union card number"),
-                        ));
-                    }
-                    text.push_str(&s[1..]);
-                }
-                BlacklistItem::Action => text.push_str(match e.action {
-                    Action::Add => "A",
-                    Action::Remove => "R",
-                }),
-                BlacklistItem::Effective => {
-                    use chrono::Datelike;
-                    if !(0..=9999).contains(&e.effective.year()) {
-                        return Err(cannot("effective", "year has no 4-digit form".into()));
-                    }
-                    fields::write_time(TimeStyle::Compact, e.effective, &mut text);
-                }
-                BlacklistItem::Reason => {
-                    if e.reason.is_empty() {
-                        lines::blank(c, &mut self.line);
-                        continue;
-                    }
-                    text.push_str(&e.reason);
-                }
-                _ => {
-                    lines::blank(c, &mut self.line);
-                    continue;
-                }
-            }
-            lines::pad(format, c, &text, c.name, &mut self.line)?;
-        }
-        self.line.push('\n');
-        self.out
-            .write_all(self.line.as_bytes())
-            .map_err(|err| Error::output(format, &err))?;
-        self.count += 1;
-        Ok(())
-    }
-
+impl<W: Write> FixedBlacklistWriter<'_, W> {
     /// Writes the trailer and flushes; returns the output and the count.
-    pub fn finish(mut self) -> Result<(W, u64)> {
-        let format = self.layout.format;
-        let mut line = String::new();
-        for c in self.layout.trailer {
-            let text = match c.item {
-                BlacklistItem::Const(k) => k.to_string(),
-                BlacklistItem::Count => self.count.to_string(),
-                _ => String::new(),
-            };
-            lines::pad(format, c, &text, c.name, &mut line)?;
-        }
-        line.push('\n');
-        self.out
-            .write_all(line.as_bytes())
-            .and_then(|()| self.out.flush())
-            .map_err(|e| Error::output(format, &e))?;
-        Ok((self.out, self.count))
+    pub fn finish(self) -> Result<(W, u64)> {
+        let count = self.tally.count;
+        Ok((self.finish_with(&count)?, count))
     }
 }
 

@@ -31,7 +31,9 @@ impl fmt::Display for Location {
     }
 }
 
-/// The hub's reason codes (issue 5) that an adapter error maps to.
+/// A reason code of the hub (issue 5): `F..` rejects a whole file, `R..` one record. The one
+/// reason-code type of the workspace: adapter errors map to it ([`Error::reason_code`]: `F01`,
+/// `F02`, `R05`, `R07`) and the hub's ingest checks decide the others.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ReasonCode {
     /// `F01`: unreadable or malformed envelope; the whole file is rejected.
@@ -39,27 +41,77 @@ pub enum ReasonCode {
     /// `F02`: the trailer's record count or total disagrees with the records; the whole file is
     /// rejected.
     F02,
+    /// `F03`: the file's sender is not the participant of the uploader's certificate.
+    F03,
+    /// `F04`: a sequence number already used by that sender with different content.
+    F04,
+    /// `F05`: a missing or wrong file seal.
+    F05,
+    /// `R01`: no route for the card's issuer.
+    R01,
+    /// `R02`: the TAC does not verify.
+    R02,
+    /// `R03`: a duplicate of a record already accepted.
+    R03,
+    /// `R04`: the card was blacklisted at the transaction's time.
+    R04,
     /// `R05`: a value out of range for the scheme (e.g. an amount that is negative or does not
     /// fit the card's 4-byte purse); the record is rejected.
     R05,
+    /// `R06`: the transaction time is outside the acceptance window.
+    R06,
     /// `R07`: a malformed field (named); the record is rejected.
     R07,
 }
 
 impl ReasonCode {
+    /// Every code, in order.
+    pub const ALL: [ReasonCode; 12] = [
+        ReasonCode::F01,
+        ReasonCode::F02,
+        ReasonCode::F03,
+        ReasonCode::F04,
+        ReasonCode::F05,
+        ReasonCode::R01,
+        ReasonCode::R02,
+        ReasonCode::R03,
+        ReasonCode::R04,
+        ReasonCode::R05,
+        ReasonCode::R06,
+        ReasonCode::R07,
+    ];
+
     /// The code as the hub writes it (`"F01"`, …).
     pub fn as_str(self) -> &'static str {
         match self {
             ReasonCode::F01 => "F01",
             ReasonCode::F02 => "F02",
+            ReasonCode::F03 => "F03",
+            ReasonCode::F04 => "F04",
+            ReasonCode::F05 => "F05",
+            ReasonCode::R01 => "R01",
+            ReasonCode::R02 => "R02",
+            ReasonCode::R03 => "R03",
+            ReasonCode::R04 => "R04",
             ReasonCode::R05 => "R05",
+            ReasonCode::R06 => "R06",
             ReasonCode::R07 => "R07",
         }
     }
 
     /// Whether the code rejects the whole file (`F..`) rather than one record (`R..`).
     pub fn is_file_level(self) -> bool {
-        matches!(self, ReasonCode::F01 | ReasonCode::F02)
+        self.as_str().starts_with('F')
+    }
+}
+
+impl std::str::FromStr for ReasonCode {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<ReasonCode, String> {
+        ReasonCode::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| format!("{s:?}: not a reason code (F01…F05, R01…R07)"))
     }
 }
 

@@ -1,10 +1,13 @@
-//! The fixed-width engine behind the `mohurd`, `mot` and `pboc` formats: one reader and one
-//! writer driven by a [`Layout`] table, so that a format is its table and a real layout can
-//! replace an inferred one by editing the table alone.
+//! The one fixed-width engine behind the `mohurd`, `mot` and `pboc` families: one reader
+//! ([`Reader`]) and one writer ([`Writer`]) driven by a [`Layout`] table of [`Col`]umns, generic
+//! over what the columns hold — a transaction [`Item`], a
+//! [`BlacklistItem`](crate::blacklist::BlacklistItem) or a
+//! [`ResultItem`](crate::result::ResultItem), each a [`Record`] — so that a format is its table
+//! and a real layout can replace an inferred one by editing the table alone.
 //!
 //! A file is lines of ASCII, each ending in `\n` (a `\r\n` is accepted on reading): one header
-//! line (`H…`), detail lines (`D…`), one trailer line (`T…`). Every line kind has a fixed
-//! length given by its table. Numeric fields are right-aligned and zero-padded, hexadecimal
+//! line (`H…`), record lines (`D…`; `R…` in result files), one trailer line (`T…`). Every line
+//! kind has a fixed length given by its table. Numeric fields are right-aligned and zero-padded, hexadecimal
 //! fields are exactly their width in upper case, text fields are left-aligned and padded with
 //! spaces; an optional field that is absent is all spaces.
 
@@ -17,9 +20,8 @@ use card_standards::{CanonicalTx, CodeTables};
 use crate::Format;
 use crate::error::{Error, Location, Result};
 use crate::fields::{self, CodeSpace, Codec, Slot, Texts, TimeStyle};
-use crate::stream::{
-    self, Direction, FileMeta, FileSummary, Line, ReadOptions, Tally, TxSink, TxStream,
-};
+use crate::lines::{self, Col};
+use crate::stream::{self, Direction, FileMeta, FileSummary, Line, Tally, TxSink, TxStream};
 
 /// How a fixed-width field is padded and checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,168 +75,204 @@ pub enum Item {
     Envelope(Envelope),
 }
 
-/// One field of a fixed-width record.
-#[derive(Debug, Clone, Copy)]
-pub struct Field {
-    /// The field's name, as errors and docs spell it.
-    pub name: &'static str,
-    /// 0-based byte offset in the line.
-    pub offset: usize,
-    /// Width in bytes.
-    pub width: usize,
-    /// Padding and character set.
-    pub kind: Kind,
-    /// What it holds.
-    pub item: Item,
-    /// Whether it may be blank.
-    pub optional: bool,
-    /// What it means, for the docs.
-    pub meaning: &'static str,
-}
+/// One field of a fixed-width transaction record: the crate's one column type,
+/// [`Col`], holding an [`Item`].
+pub type Field = Col<Item>;
 
-/// Shorthand for a table row.
-pub(crate) const fn f(
-    name: &'static str,
-    offset: usize,
-    width: usize,
-    kind: Kind,
-    item: Item,
-    meaning: &'static str,
-) -> Field {
-    Field {
-        name,
-        offset,
-        width,
-        kind,
-        item,
-        optional: false,
-        meaning,
+impl Item {
+    fn constant(self) -> Option<&'static str> {
+        match self {
+            Item::Const(c) => Some(c),
+            _ => None,
+        }
     }
 }
 
-/// Shorthand for an optional table row.
-pub(crate) const fn opt(
-    name: &'static str,
-    offset: usize,
-    width: usize,
-    kind: Kind,
-    item: Item,
-    meaning: &'static str,
-) -> Field {
-    Field {
-        name,
-        offset,
-        width,
-        kind,
-        item,
-        optional: true,
-        meaning,
-    }
-}
-
-/// A fixed-width format: its three record tables and whose codes it speaks.
+/// A fixed-width format of one kind: its three line tables and whose codes it speaks. `I` is
+/// what its columns hold: [`Item`] (transactions), [`BlacklistItem`](crate::blacklist::BlacklistItem)
+/// or [`ResultItem`](crate::result::ResultItem).
 #[derive(Debug)]
-pub struct Layout {
-    /// The format.
+pub struct Layout<I: 'static = Item> {
+    /// The format (for result layouts, the family they answer).
     pub format: Format,
-    /// Whose codes its city, card-type and industry fields hold.
+    /// Whose codes its city, card-type and industry columns hold.
     pub space: CodeSpace,
     /// The header line (`H`).
-    pub header: &'static [Field],
-    /// A detail line (`D`).
-    pub detail: &'static [Field],
+    pub header: &'static [Col<I>],
+    /// A record line (`D`; `R` in result files).
+    pub detail: &'static [Col<I>],
     /// The trailer line (`T`).
-    pub trailer: &'static [Field],
+    pub trailer: &'static [Col<I>],
 }
 
-impl Layout {
-    /// The length of a record of this table (the end of its last field).
-    pub fn record_len(table: &[Field]) -> usize {
-        table.iter().map(|f| f.offset + f.width).max().unwrap_or(0)
+impl<I: Record> Layout<I> {
+    /// The length of a line of this table (the end of its last column):
+    /// [`lines::record_len`].
+    pub fn record_len(table: &[Col<I>]) -> usize {
+        lines::record_len(table)
     }
 
-    /// The field table as a Markdown table (offset, width, kind, name, meaning), as the docs
-    /// in `docs/formats/` show it.
-    pub fn markdown(table: &[Field]) -> String {
-        let mut s =
-            String::from("| offset | width | kind | field | meaning |\n|---:|---:|:-:|---|---|\n");
-        for f in table {
-            let _ = writeln!(
-                s,
-                "| {} | {} | {} | `{}`{} | {} |",
-                f.offset,
-                f.width,
-                f.kind.letter(),
-                f.name,
-                if f.optional { " (optional)" } else { "" },
-                f.meaning
-            );
-        }
-        s
+    /// The table as a Markdown table (offset, width, kind, name, meaning), as the docs in
+    /// `docs/formats/` show it: [`lines::markdown`].
+    pub fn markdown(table: &[Col<I>]) -> String {
+        lines::markdown(table)
     }
 
-    /// The first bytes of every file of this format (record type and format tag), for
-    /// [`detect`](crate::detect).
+    /// The first bytes of every file of this format (record type, format tag, version), for
+    /// [`identify`](crate::identify).
     pub fn signature(&self) -> String {
-        self.header
-            .iter()
-            .take_while(|f| matches!(f.item, Item::Const(_)))
-            .map(|f| match f.item {
-                Item::Const(c) => c,
-                _ => "",
-            })
-            .collect()
+        lines::signature(self.header, I::constant)
     }
 
-    fn has(&self, slot: Slot) -> bool {
-        self.detail.iter().any(|f| f.item == Item::Slot(slot))
-    }
-
-    fn codec<'a>(&self, tables: &'a CodeTables) -> Codec<'a> {
-        Codec {
-            format: self.format,
-            tables,
-            space: self.space,
-            time: TimeStyle::Compact,
+    /// Whose city codes the city columns hold (a network's; MOHURD's for the canonical space,
+    /// which no fixed-width layout uses).
+    pub(crate) fn city_space(&self) -> card_standards::Scheme {
+        match self.space {
+            CodeSpace::Network(s) => s,
+            CodeSpace::Canonical => card_standards::Scheme::Mohurd,
         }
     }
+
+    /// The longest line the reader keeps: longer lines are reported, not stored.
+    fn limit(&self) -> usize {
+        [self.header, self.detail, self.trailer]
+            .into_iter()
+            .map(lines::record_len)
+            .max()
+            .unwrap_or(0)
+            + 2
+    }
+
+    /// The name of the trailer column holding `item`, or `default`.
+    pub(crate) fn trailer_name(&self, item: I, default: &'static str) -> &'static str {
+        self.trailer
+            .iter()
+            .find(|c| c.item == item)
+            .map_or(default, |c| c.name)
+    }
 }
 
-/// The text of one field of a line; `None` for a blank field.
-fn field_text<'l>(line: &'l [u8], f: &Field) -> std::result::Result<Option<&'l str>, &'static str> {
-    let raw = &line[f.offset..f.offset + f.width];
-    if !raw.iter().all(|b| (0x20..0x7F).contains(b)) {
-        return Err("not printable ASCII");
-    }
-    let text = std::str::from_utf8(raw).map_err(|_| "not printable ASCII")?;
-    if text.bytes().all(|b| b == b' ') {
-        return Ok(None);
-    }
-    Ok(Some(match f.kind {
-        Kind::Text => text.trim_end_matches(' '),
-        Kind::Numeric | Kind::Hex => text,
-    }))
+/// One kind of fixed-width file as the engine sees it: what its columns hold (`Self`), what a
+/// record line is read into and written from, and what its header and trailer carry. The
+/// engine does the rest: lines, lengths, padding, constants, framing and file-level errors.
+pub trait Record: Copy + PartialEq + std::fmt::Debug + 'static {
+    /// What one record line is (a transaction, a blacklist entry, a result line).
+    type Value;
+    /// What the header says.
+    type Meta: Clone;
+    /// What the trailer says.
+    type Totals: Clone + Default;
+    /// What the record lines read so far add up to, for the trailer check.
+    type Tally: Default;
+
+    /// The record type of a record line (`D`, or `R` in result files).
+    const TAG: u8;
+    /// What a record line is called in errors (`detail`, `entry`, `result`).
+    const NAME: &'static str;
+    /// How a record line of the wrong length is described: its noun and a suffix.
+    const LENGTH: (&'static str, &'static str);
+    /// Whether the trailer is checked when the last line is read (the iterator yields the
+    /// `F02`) rather than only by `finish`.
+    const CHECK_AT_END: bool;
+    /// The layouts of this kind, one per fixed-width family (`mohurd`, `mot`, `pboc`).
+    const LAYOUTS: [&'static Layout<Self>; 3];
+
+    /// The constant a column holds, if it holds one.
+    fn constant(self) -> Option<&'static str>;
+    /// The header before it is read.
+    fn empty_meta() -> Self::Meta;
+    /// Takes a header column's (non-blank) text into the header; `Err` says why it is wrong.
+    fn read_header(
+        self,
+        meta: &mut Self::Meta,
+        text: &str,
+    ) -> std::result::Result<(), &'static str>;
+    /// A header column's text (empty: none).
+    fn write_header(self, meta: &Self::Meta, out: &mut String);
+    /// Takes a trailer column's text into the totals; `Err` says why it is wrong.
+    fn read_trailer(
+        self,
+        totals: &mut Self::Totals,
+        text: &str,
+    ) -> std::result::Result<(), &'static str>;
+    /// A trailer column's text.
+    fn write_trailer(self, totals: &Self::Totals, out: &mut String);
+    /// Counts a line that could not be read as a record at all (too long, wrong length, wrong
+    /// record type).
+    fn failed(tally: &mut Self::Tally);
+    /// Reads a record line of the right length, counting it in the tally whatever the outcome.
+    fn read_record(
+        layout: &Layout<Self>,
+        tables: &CodeTables,
+        line: &[u8],
+        at: &Location,
+        tally: &mut Self::Tally,
+    ) -> Result<Self::Value>;
+    /// Checks the trailer against the tally and the number of record lines (`F02`).
+    fn check(
+        layout: &Layout<Self>,
+        tally: &Self::Tally,
+        records: u64,
+        totals: &Self::Totals,
+        at: &Location,
+    ) -> Result<()>;
+    /// Writes a record line's columns into `line` (without its line end); returns the amount
+    /// to add to the written total, if the kind has one.
+    fn write_record(
+        layout: &Layout<Self>,
+        tables: &CodeTables,
+        value: &Self::Value,
+        line: &mut String,
+    ) -> Result<Option<i128>>;
 }
 
-/// A reader of one fixed-width file.
-pub struct FixedReader<'a, R> {
+/// The fixed-width layout of kind `I` in `format`'s family; `None` for a family that is not
+/// fixed-width (`hutong-xml`, `local-csv`).
+pub fn layout<I: Record>(format: Format) -> Option<&'static Layout<I>> {
+    I::LAYOUTS
+        .into_iter()
+        .find(|l| l.format.family() == format.family())
+}
+
+/// The text of a column of a header or trailer, checked against a constant, or the error.
+fn envelope_text<'l, I: Record>(
+    line: &'l [u8],
+    c: &Col<I>,
+    at: &Location,
+) -> Result<Option<&'l str>> {
+    let text = lines::text_of(line, c).map_err(|why| Error::envelope(at.clone(), c.name, why))?;
+    if let (Some(k), Some(t)) = (c.item.constant(), text)
+        && t != k
+    {
+        return Err(Error::envelope(
+            at.clone(),
+            c.name,
+            format!("expected {k:?} (value {t:?})"),
+        ));
+    }
+    Ok(text)
+}
+
+/// A reader of one fixed-width file of any kind.
+pub struct Reader<'a, R, I: Record> {
     input: R,
-    layout: &'static Layout,
-    codec: Codec<'a>,
-    file: String,
-    meta: FileMeta,
+    pub(crate) layout: &'static Layout<I>,
+    tables: &'a CodeTables,
+    pub(crate) file: String,
+    pub(crate) meta: I::Meta,
     line: u64,
-    records: u64,
+    pub(crate) records: u64,
     buf: Vec<u8>,
-    tally: Tally,
-    trailer: Option<(u64, i128, Location)>,
+    pub(crate) tally: I::Tally,
+    pub(crate) trailer: Option<(I::Totals, Location)>,
+    pub(crate) checked: bool,
     fatal: Option<Error>,
     done: bool,
 }
 
-impl<R> std::fmt::Debug for FixedReader<'_, R> {
+impl<R, I: Record> std::fmt::Debug for Reader<'_, R, I> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FixedReader")
+        f.debug_struct("fixed::Reader")
             .field("format", &self.layout.format)
             .field("file", &self.file)
             .field("line", &self.line)
@@ -242,26 +280,11 @@ impl<R> std::fmt::Debug for FixedReader<'_, R> {
     }
 }
 
-/// The longest line the reader keeps: longer lines are reported, not stored.
-fn line_limit(layout: &Layout) -> usize {
-    [layout.header, layout.detail, layout.trailer]
-        .into_iter()
-        .map(Layout::record_len)
-        .max()
-        .unwrap_or(0)
-        + 2
-}
-
-fn check_length(
-    line: &[u8],
-    table: &[Field],
-    at: &Location,
-    what: &str,
-) -> std::result::Result<(), (String, String)> {
-    let want = Layout::record_len(table);
+fn length_error(line: &[u8], table: &[Col<impl Record>], at: &Location, what: &str) -> Result<()> {
+    let want = lines::record_len(table);
     if line.len() != want {
-        let _ = at;
-        return Err((
+        return Err(Error::envelope(
+            at.clone(),
             format!("{what} length"),
             format!("{what} is {} bytes, expected {want}", line.len()),
         ));
@@ -269,80 +292,55 @@ fn check_length(
     Ok(())
 }
 
-impl<'a, R: BufRead> FixedReader<'a, R> {
-    /// Opens a file: reads and checks the header (`F01` if it is broken).
-    pub fn open(layout: &'static Layout, mut input: R, opts: ReadOptions<'a>) -> Result<Self> {
+impl<'a, R: BufRead, I: Record> Reader<'a, R, I> {
+    /// Opens a file: reads and checks the header line (`F01` if it is broken). `file` names
+    /// the file in errors; `tables` translate codes.
+    pub fn open(
+        layout: &'static Layout<I>,
+        mut input: R,
+        tables: &'a CodeTables,
+        file: &str,
+    ) -> Result<Self> {
         let mut buf = Vec::new();
         let at = Location {
-            file: opts.file.to_string(),
+            file: file.to_string(),
             record: None,
             line: Some(1),
         };
-        let limit = line_limit(layout);
-        match stream::read_line(&mut input, &mut buf, limit) {
+        match stream::read_line(&mut input, &mut buf, layout.limit()) {
             Err(e) => return Err(stream::input_error(at, &e)),
             Ok(Line::Eof) => return Err(Error::envelope(at, "header", "the file is empty")),
             Ok(_) => {}
         }
-        if let Err((field, reason)) = check_length(&buf, layout.header, &at, "header") {
-            return Err(Error::envelope(at, field, reason));
-        }
-        let mut meta = FileMeta::new("", 0, chrono::NaiveDateTime::MIN);
-        for f in layout.header {
-            let text =
-                field_text(&buf, f).map_err(|why| Error::envelope(at.clone(), f.name, why))?;
+        length_error(&buf, layout.header, &at, "header")?;
+        let mut meta = I::empty_meta();
+        for c in layout.header {
+            let text = envelope_text(&buf, c, &at)?;
             let bad = |why: &str| {
                 Error::envelope(
                     at.clone(),
-                    f.name,
+                    c.name,
                     format!("{why} (value {:?})", text.unwrap_or("")),
                 )
             };
-            match (f.item, text) {
-                (_, None) if f.optional => {}
-                (_, None) => return Err(bad("missing")),
-                (Item::Const(c), Some(t)) => {
-                    if t != c {
-                        return Err(bad(&format!("expected {c:?}")));
-                    }
-                }
-                (Item::Envelope(e), Some(t)) => match e {
-                    Envelope::Sender => meta.sender = t.to_string(),
-                    Envelope::Receiver => meta.receiver = Some(t.to_string()),
-                    Envelope::Seq => {
-                        meta.seq = t
-                            .parse()
-                            .ok()
-                            .filter(|_| t.bytes().all(|b| b.is_ascii_digit()))
-                            .ok_or_else(|| bad("expected a decimal number"))?
-                    }
-                    Envelope::Created => {
-                        meta.created = fields::read_time(TimeStyle::Compact, t)
-                            .ok_or_else(|| bad("expected a date-time YYYYMMDDhhmmss"))?
-                    }
-                    Envelope::Direction => {
-                        meta.direction = Some(match t {
-                            "UP" => Direction::Upload,
-                            "DN" => Direction::Download,
-                            _ => return Err(bad("expected UP or DN")),
-                        })
-                    }
-                    Envelope::Count | Envelope::Total => {}
-                },
-                (Item::Slot(_), _) => {}
+            match text {
+                None if c.optional => {}
+                None => return Err(bad("missing")),
+                Some(t) => c.item.read_header(&mut meta, t).map_err(bad)?,
             }
         }
-        Ok(FixedReader {
+        Ok(Reader {
             input,
             layout,
-            codec: layout.codec(opts.tables),
-            file: opts.file.to_string(),
+            tables,
+            file: file.to_string(),
             meta,
             line: 1,
             records: 0,
             buf,
-            tally: Tally::default(),
+            tally: I::Tally::default(),
             trailer: None,
+            checked: false,
             fatal: None,
             done: false,
         })
@@ -357,83 +355,395 @@ impl<'a, R: BufRead> FixedReader<'a, R> {
     }
 
     /// Ends the stream with a file-level error, yielded once.
-    fn fail(&mut self, e: Error) -> Option<Result<CanonicalTx>> {
+    fn fail(&mut self, e: Error) -> Option<Result<I::Value>> {
         self.done = true;
         self.fatal = Some(e.clone());
         Some(Err(e))
     }
 
-    fn read_trailer(&mut self) -> Result<(u64, i128)> {
+    fn read_trailer(&self) -> Result<I::Totals> {
         let at = self.at(None);
-        if let Err((field, reason)) = check_length(&self.buf, self.layout.trailer, &at, "trailer") {
-            return Err(Error::envelope(at, field, reason));
-        }
-        let (mut count, mut total) = (None, None);
-        for f in self.layout.trailer {
-            let text =
-                field_text(&self.buf, f).map_err(|why| Error::envelope(at.clone(), f.name, why))?;
+        length_error(&self.buf, self.layout.trailer, &at, "trailer")?;
+        let mut totals = I::Totals::default();
+        for c in self.layout.trailer {
+            let text = envelope_text(&self.buf, c, &at)?;
             let bad = |why: &str| {
                 Error::envelope(
                     at.clone(),
-                    f.name,
+                    c.name,
                     format!("{why} (value {:?})", text.unwrap_or("")),
                 )
             };
             let t = text.ok_or_else(|| bad("missing"))?;
-            match f.item {
-                Item::Const(c) if t != c => return Err(bad(&format!("expected {c:?}"))),
-                Item::Envelope(Envelope::Count) => {
-                    count = Some(
-                        t.parse::<u64>()
-                            .ok()
-                            .filter(|_| t.bytes().all(|b| b.is_ascii_digit()))
-                            .ok_or_else(|| bad("expected a decimal number"))?,
-                    )
+            c.item.read_trailer(&mut totals, t).map_err(bad)?;
+        }
+        Ok(totals)
+    }
+
+    /// A record line that is not one: counted, and an `R07` naming `field`.
+    fn not_a_record(
+        &mut self,
+        field: &'static str,
+        value: &str,
+        reason: String,
+    ) -> Result<I::Value> {
+        I::failed(&mut self.tally);
+        Err(Error::Field {
+            at: self.at(Some(self.records)),
+            field,
+            value: value.to_string(),
+            reason,
+        })
+    }
+
+    fn read_record(&mut self) -> Result<I::Value> {
+        self.records += 1;
+        let want = lines::record_len(self.layout.detail);
+        if self.buf.len() != want {
+            let (noun, suffix) = I::LENGTH;
+            let reason = format!(
+                "{noun} is {} bytes, expected {want}{suffix}",
+                self.buf.len()
+            );
+            return self.not_a_record("record length", "", reason);
+        }
+        let at = self.at(Some(self.records));
+        I::read_record(self.layout, self.tables, &self.buf, &at, &mut self.tally)
+    }
+
+    /// Reads to the end; the file-level error, or the trailer's totals (checked).
+    pub(crate) fn end(&mut self) -> Result<I::Totals> {
+        while self.next().is_some() {}
+        if let Some(e) = &self.fatal {
+            return Err(e.clone());
+        }
+        let (totals, at) = self
+            .trailer
+            .clone()
+            .ok_or_else(|| Error::envelope(self.at(None), "trailer", "missing"))?;
+        if !self.checked {
+            I::check(self.layout, &self.tally, self.records, &totals, &at)?;
+        }
+        Ok(totals)
+    }
+
+    /// The bytes of the record line the last item came from.
+    pub(crate) fn raw(&self) -> Option<Cow<'_, [u8]>> {
+        (self.records > 0).then_some(Cow::Borrowed(&self.buf[..]))
+    }
+}
+
+impl<R: BufRead, I: Record> Iterator for Reader<'_, R, I> {
+    type Item = Result<I::Value>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let limit = self.layout.limit();
+        loop {
+            let read = stream::read_line(&mut self.input, &mut self.buf, limit);
+            self.line += 1;
+            let line = match read {
+                Err(e) => {
+                    let at = self.at(None);
+                    return self.fail(stream::input_error(at, &e));
                 }
-                Item::Envelope(Envelope::Total) => {
-                    total = Some(
-                        t.parse::<i128>()
-                            .ok()
-                            .filter(|_| t.bytes().all(|b| b.is_ascii_digit()))
-                            .ok_or_else(|| bad("expected a decimal number"))?,
-                    )
+                Ok(l) => l,
+            };
+            if line == Line::Eof {
+                self.line -= 1;
+                self.done = true;
+                let Some((totals, at)) = &self.trailer else {
+                    let at = self.at(None);
+                    return self.fail(Error::envelope(
+                        at,
+                        "trailer",
+                        "the file ends without a trailer line",
+                    ));
+                };
+                if I::CHECK_AT_END {
+                    match I::check(self.layout, &self.tally, self.records, totals, at) {
+                        Ok(()) => self.checked = true,
+                        Err(e) => return self.fail(e),
+                    }
                 }
-                _ => {}
+                return None;
+            }
+            if self.trailer.is_some() {
+                if self.buf.iter().all(|b| b.is_ascii_whitespace()) {
+                    continue;
+                }
+                let at = self.at(None);
+                return self.fail(Error::envelope(
+                    at,
+                    "trailer",
+                    "data after the trailer line",
+                ));
+            }
+            if line == Line::TooLong {
+                self.records += 1;
+                let reason = format!("line longer than {} bytes", limit - 2);
+                return Some(self.not_a_record("record length", "", reason));
+            }
+            match self.buf.first() {
+                None => continue,
+                Some(&b) if b == I::TAG => return Some(self.read_record()),
+                Some(b'T') => match self.read_trailer() {
+                    Ok(totals) => {
+                        let at = self.at(None);
+                        self.trailer = Some((totals, at));
+                    }
+                    Err(e) => return self.fail(e),
+                },
+                Some(b'H') => {
+                    let at = self.at(None);
+                    return self.fail(Error::envelope(at, "header", "a second header line"));
+                }
+                Some(_) => {
+                    self.records += 1;
+                    let head = String::from_utf8_lossy(&self.buf[..1]).into_owned();
+                    let reason = format!("expected {} ({}), H or T", char::from(I::TAG), I::NAME);
+                    let e = self.not_a_record("record type", &head, reason);
+                    return Some(e);
+                }
             }
         }
-        match (count, total) {
-            (Some(c), Some(t)) => Ok((c, t)),
-            _ => Err(Error::envelope(
-                at,
-                "trailer",
-                "the layout has no count or total",
-            )),
+    }
+}
+
+/// A writer of one fixed-width file of any kind.
+pub struct Writer<'a, W: Write, I: Record> {
+    out: W,
+    pub(crate) layout: &'static Layout<I>,
+    tables: &'a CodeTables,
+    meta: I::Meta,
+    pub(crate) tally: Tally,
+    line: String,
+}
+
+impl<W: Write, I: Record> std::fmt::Debug for Writer<'_, W, I> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("fixed::Writer")
+            .field("format", &self.layout.format)
+            .field("records", &self.tally.count)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a, W: Write, I: Record> Writer<'a, W, I> {
+    /// Starts a file: writes the header line.
+    pub fn new(
+        layout: &'static Layout<I>,
+        mut out: W,
+        meta: &I::Meta,
+        tables: &'a CodeTables,
+    ) -> Result<Self> {
+        let format = layout.format;
+        let mut line = String::new();
+        let mut text = String::new();
+        for c in layout.header {
+            text.clear();
+            c.item.write_header(meta, &mut text);
+            if !text.is_empty() {
+                lines::pad(format, c, &text, c.name, &mut line)?;
+            } else if c.optional {
+                lines::blank(c, &mut line);
+            } else {
+                return Err(Error::CannotCarry {
+                    format,
+                    field: c.name,
+                    reason: "the header needs it".into(),
+                });
+            }
+        }
+        line.push('\n');
+        out.write_all(line.as_bytes())
+            .map_err(|e| Error::output(format, &e))?;
+        Ok(Writer {
+            out,
+            layout,
+            tables,
+            meta: meta.clone(),
+            tally: Tally::default(),
+            line,
+        })
+    }
+
+    /// Writes one record line; a value the format cannot carry is refused whole
+    /// ([`Error::CannotCarry`]) and nothing is written.
+    pub fn write(&mut self, value: &I::Value) -> Result<()> {
+        self.line.clear();
+        let amount = I::write_record(self.layout, self.tables, value, &mut self.line)?;
+        self.line.push('\n');
+        self.out
+            .write_all(self.line.as_bytes())
+            .map_err(|e| Error::output(self.layout.format, &e))?;
+        self.tally.add(amount);
+        Ok(())
+    }
+
+    /// Writes the trailer with `totals` and flushes; returns the output.
+    pub fn finish_with(mut self, totals: &I::Totals) -> Result<W> {
+        let format = self.layout.format;
+        let mut line = String::new();
+        let mut text = String::new();
+        for c in self.layout.trailer {
+            text.clear();
+            c.item.write_trailer(totals, &mut text);
+            lines::pad(format, c, &text, c.name, &mut line)?;
+        }
+        line.push('\n');
+        self.out
+            .write_all(line.as_bytes())
+            .and_then(|()| self.out.flush())
+            .map_err(|e| Error::output(format, &e))?;
+        Ok(self.out)
+    }
+}
+
+// --- Transactions: the `Record` of the transaction layouts. -----------------------------
+
+/// A reader of one fixed-width transaction file (see [`TxStream`]).
+pub type FixedReader<'a, R> = Reader<'a, R, Item>;
+
+/// A writer of one fixed-width transaction file (see [`TxSink`]).
+pub type FixedWriter<'a, W> = Writer<'a, W, Item>;
+
+impl Layout<Item> {
+    fn has(&self, slot: Slot) -> bool {
+        self.detail.iter().any(|f| f.item == Item::Slot(slot))
+    }
+
+    fn codec<'a>(&self, tables: &'a CodeTables) -> Codec<'a> {
+        Codec {
+            format: self.format,
+            tables,
+            space: self.space,
+            time: TimeStyle::Compact,
+        }
+    }
+}
+
+fn decimal<T: std::str::FromStr>(t: &str) -> std::result::Result<T, &'static str> {
+    t.parse()
+        .ok()
+        .filter(|_| t.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or("expected a decimal number")
+}
+
+impl Record for Item {
+    type Value = CanonicalTx;
+    type Meta = FileMeta;
+    type Totals = (u64, i128);
+    type Tally = Tally;
+    const TAG: u8 = b'D';
+    const NAME: &'static str = "detail";
+    const LENGTH: (&'static str, &'static str) = ("record", " (record length)");
+    const CHECK_AT_END: bool = false;
+    const LAYOUTS: [&'static Layout<Item>; 3] = [
+        &crate::mohurd::LAYOUT,
+        &crate::mot::LAYOUT,
+        &crate::pboc::LAYOUT,
+    ];
+
+    fn constant(self) -> Option<&'static str> {
+        Item::constant(self)
+    }
+
+    fn empty_meta() -> FileMeta {
+        FileMeta::new("", 0, chrono::NaiveDateTime::MIN)
+    }
+
+    fn read_header(self, meta: &mut FileMeta, t: &str) -> std::result::Result<(), &'static str> {
+        match self {
+            Item::Envelope(Envelope::Sender) => meta.sender = t.to_string(),
+            Item::Envelope(Envelope::Receiver) => meta.receiver = Some(t.to_string()),
+            Item::Envelope(Envelope::Seq) => meta.seq = decimal(t)?,
+            Item::Envelope(Envelope::Created) => {
+                meta.created = fields::read_time(TimeStyle::Compact, t)
+                    .ok_or("expected a date-time YYYYMMDDhhmmss")?
+            }
+            Item::Envelope(Envelope::Direction) => {
+                meta.direction = Some(match t {
+                    "UP" => Direction::Upload,
+                    "DN" => Direction::Download,
+                    _ => return Err("expected UP or DN"),
+                })
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn write_header(self, meta: &FileMeta, out: &mut String) {
+        match self {
+            Item::Const(c) => out.push_str(c),
+            Item::Envelope(Envelope::Sender) => out.push_str(&meta.sender),
+            Item::Envelope(Envelope::Receiver) => {
+                out.push_str(meta.receiver.as_deref().unwrap_or(""))
+            }
+            Item::Envelope(Envelope::Seq) => {
+                let _ = write!(out, "{}", meta.seq);
+            }
+            Item::Envelope(Envelope::Created) => {
+                fields::write_time(TimeStyle::Compact, meta.created, out)
+            }
+            Item::Envelope(Envelope::Direction) => out.push_str(match meta.direction {
+                Some(Direction::Download) => "DN",
+                Some(Direction::Upload) | None => "UP",
+            }),
+            _ => {}
         }
     }
 
-    fn read_detail(&mut self) -> Result<CanonicalTx> {
-        self.records += 1;
-        let at = self.at(Some(self.records));
-        let layout = self.layout;
-        if let Err((field, reason)) = check_length(&self.buf, layout.detail, &at, "record") {
-            self.tally.add(None);
-            return Err(Error::Field {
-                at,
-                field: "record length",
-                value: String::new(),
-                reason: format!("{reason} ({field})"),
-            });
+    fn read_trailer(
+        self,
+        totals: &mut (u64, i128),
+        t: &str,
+    ) -> std::result::Result<(), &'static str> {
+        match self {
+            Item::Envelope(Envelope::Count) => totals.0 = decimal(t)?,
+            Item::Envelope(Envelope::Total) => totals.1 = decimal(t)?,
+            _ => {}
         }
+        Ok(())
+    }
+
+    fn write_trailer(self, totals: &(u64, i128), out: &mut String) {
+        match self {
+            Item::Const(c) => out.push_str(c),
+            Item::Envelope(Envelope::Count) => {
+                let _ = write!(out, "{}", totals.0);
+            }
+            Item::Envelope(Envelope::Total) => {
+                let _ = write!(out, "{}", totals.1);
+            }
+            _ => {}
+        }
+    }
+
+    fn failed(tally: &mut Tally) {
+        tally.add(None);
+    }
+
+    fn read_record(
+        layout: &Layout<Item>,
+        tables: &CodeTables,
+        line: &[u8],
+        at: &Location,
+        tally: &mut Tally,
+    ) -> Result<CanonicalTx> {
         let mut texts = Texts::new();
         let mut first_error = None;
         for f in layout.detail {
-            match field_text(&self.buf, f) {
+            match lines::text_of(line, f) {
                 Err(why) => {
                     if first_error.is_none() {
                         first_error = Some(Error::bad_field(
                             at.clone(),
                             f.name,
-                            &String::from_utf8_lossy(&self.buf[f.offset..f.offset + f.width]),
+                            &String::from_utf8_lossy(&line[f.offset..f.offset + f.width]),
                             why,
                         ));
                     }
@@ -464,294 +774,46 @@ impl<'a, R: BufRead> FixedReader<'a, R> {
                 },
             }
         }
-        self.tally.add(fields::tally_amount(&texts));
+        tally.add(fields::tally_amount(&texts));
         if let Some(e) = first_error {
             return Err(e);
         }
-        fields::build(&self.codec, &texts, &at, None)
-    }
-}
-
-impl<R: BufRead> Iterator for FixedReader<'_, R> {
-    type Item = Result<CanonicalTx>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        let limit = line_limit(self.layout);
-        loop {
-            let read = stream::read_line(&mut self.input, &mut self.buf, limit);
-            self.line += 1;
-            let line = match read {
-                Err(e) => {
-                    let at = self.at(None);
-                    return self.fail(stream::input_error(at, &e));
-                }
-                Ok(l) => l,
-            };
-            if line == Line::Eof {
-                self.line -= 1;
-                self.done = true;
-                if self.trailer.is_none() {
-                    let at = self.at(None);
-                    return self.fail(Error::envelope(
-                        at,
-                        "trailer",
-                        "the file ends without a trailer line",
-                    ));
-                }
-                return None;
-            }
-            if self.trailer.is_some() {
-                if self.buf.iter().all(|b| b.is_ascii_whitespace()) {
-                    continue;
-                }
-                let at = self.at(None);
-                return self.fail(Error::envelope(
-                    at,
-                    "trailer",
-                    "data after the trailer line",
-                ));
-            }
-            if line == Line::TooLong {
-                self.records += 1;
-                self.tally.add(None);
-                let at = self.at(Some(self.records));
-                return Some(Err(Error::Field {
-                    at,
-                    field: "record length",
-                    value: String::new(),
-                    reason: format!("line longer than {} bytes", limit - 2),
-                }));
-            }
-            match self.buf.first() {
-                None => continue,
-                Some(b'D') => return Some(self.read_detail()),
-                Some(b'T') => match self.read_trailer() {
-                    Ok((count, total)) => {
-                        let at = self.at(None);
-                        self.trailer = Some((count, total, at));
-                    }
-                    Err(e) => return self.fail(e),
-                },
-                Some(b'H') => {
-                    let at = self.at(None);
-                    return self.fail(Error::envelope(at, "header", "a second header line"));
-                }
-                Some(_) => {
-                    self.records += 1;
-                    self.tally.add(None);
-                    let at = self.at(Some(self.records));
-                    let head = String::from_utf8_lossy(&self.buf[..1]).into_owned();
-                    return Some(Err(Error::bad_field(
-                        at,
-                        "record type",
-                        &head,
-                        "expected D (detail), H or T",
-                    )));
-                }
-            }
-        }
-    }
-}
-
-impl<R: BufRead> TxStream for FixedReader<'_, R> {
-    fn meta(&self) -> &FileMeta {
-        &self.meta
+        fields::build(&layout.codec(tables), &texts, at, None)
     }
 
-    fn raw_record(&self) -> Option<Cow<'_, [u8]>> {
-        (self.records > 0).then_some(Cow::Borrowed(&self.buf[..]))
+    fn check(
+        layout: &Layout<Item>,
+        tally: &Tally,
+        _records: u64,
+        totals: &(u64, i128),
+        at: &Location,
+    ) -> Result<()> {
+        let names = (
+            layout.trailer_name(Item::Envelope(Envelope::Count), ""),
+            layout.trailer_name(Item::Envelope(Envelope::Total), ""),
+        );
+        tally.check(at, names, totals.0, totals.1)
     }
 
-    fn finish(&mut self) -> Result<FileSummary> {
-        while self.next().is_some() {}
-        if let Some(e) = &self.fatal {
-            return Err(e.clone());
-        }
-        let (count, total, at) = self
-            .trailer
-            .clone()
-            .ok_or_else(|| Error::envelope(self.at(None), "trailer", "missing"))?;
-        let names = trailer_names(self.layout);
-        self.tally.check(&at, names, count, total)?;
-        Ok(FileSummary {
-            meta: self.meta.clone(),
-            records: self.tally.count,
-            total_fen: self.tally.total_fen(),
-        })
-    }
-}
-
-fn trailer_names(layout: &Layout) -> (&'static str, &'static str) {
-    let name = |want: Envelope| {
-        layout
-            .trailer
-            .iter()
-            .find(|f| f.item == Item::Envelope(want))
-            .map_or("", |f| f.name)
-    };
-    (name(Envelope::Count), name(Envelope::Total))
-}
-
-/// A writer of one fixed-width file.
-pub struct FixedWriter<'a, W: Write> {
-    out: W,
-    layout: &'static Layout,
-    codec: Codec<'a>,
-    meta: FileMeta,
-    tally: Tally,
-    line: String,
-    scratch: String,
-}
-
-impl<W: Write> std::fmt::Debug for FixedWriter<'_, W> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FixedWriter")
-            .field("format", &self.layout.format)
-            .field("records", &self.tally.count)
-            .finish_non_exhaustive()
-    }
-}
-
-fn pad(format: Format, f: &Field, text: &str, field: &'static str, out: &mut String) -> Result<()> {
-    let cannot = |reason: String| Error::CannotCarry {
-        format,
-        field,
-        reason,
-    };
-    match f.kind {
-        Kind::Numeric => {
-            if !text.bytes().all(|b| b.is_ascii_digit()) || text.len() > f.width {
-                return Err(cannot(format!(
-                    "{text:?} does not fit {} ({} digits)",
-                    f.name, f.width
-                )));
-            }
-            out.extend(std::iter::repeat_n('0', f.width - text.len()));
-            out.push_str(text);
-        }
-        Kind::Hex => {
-            if !text.bytes().all(|b| b.is_ascii_hexdigit()) || text.len() != f.width {
-                return Err(cannot(format!(
-                    "{text:?} does not fit {} ({} hex digits)",
-                    f.name, f.width
-                )));
-            }
-            out.push_str(&text.to_ascii_uppercase());
-        }
-        Kind::Text => {
-            if !text.bytes().all(|b| (0x20..0x7F).contains(&b))
-                || text.len() > f.width
-                || text.ends_with(' ')
-            {
-                return Err(cannot(format!(
-                    "{text:?} does not fit {} (at most {} printable ASCII characters, no trailing space)",
-                    f.name, f.width
-                )));
-            }
-            out.push_str(text);
-            out.extend(std::iter::repeat_n(' ', f.width - text.len()));
-        }
-    }
-    Ok(())
-}
-
-impl<'a, W: Write> FixedWriter<'a, W> {
-    /// Starts a file: writes the header line.
-    pub fn new(
-        layout: &'static Layout,
-        out: W,
-        meta: &FileMeta,
-        tables: &'a CodeTables,
-    ) -> Result<Self> {
-        let mut w = FixedWriter {
-            out,
-            layout,
-            codec: layout.codec(tables),
-            meta: meta.clone(),
-            tally: Tally::default(),
-            line: String::new(),
-            scratch: String::new(),
-        };
-        let mut line = String::new();
-        for f in layout.header {
-            let mut text = String::new();
-            let present = match f.item {
-                Item::Const(c) => {
-                    text.push_str(c);
-                    true
-                }
-                Item::Envelope(Envelope::Sender) => {
-                    text.push_str(&meta.sender);
-                    !meta.sender.is_empty()
-                }
-                Item::Envelope(Envelope::Receiver) => match &meta.receiver {
-                    Some(r) => {
-                        text.push_str(r);
-                        true
-                    }
-                    None => false,
-                },
-                Item::Envelope(Envelope::Seq) => {
-                    let _ = write!(text, "{}", meta.seq);
-                    true
-                }
-                Item::Envelope(Envelope::Created) => {
-                    fields::write_time(TimeStyle::Compact, meta.created, &mut text);
-                    true
-                }
-                Item::Envelope(Envelope::Direction) => {
-                    text.push_str(match meta.direction {
-                        Some(Direction::Download) => "DN",
-                        Some(Direction::Upload) | None => "UP",
-                    });
-                    true
-                }
-                _ => false,
-            };
-            if present {
-                pad(layout.format, f, &text, f.name, &mut line)?;
-            } else if f.optional {
-                line.extend(std::iter::repeat_n(' ', f.width));
-            } else {
-                return Err(Error::CannotCarry {
-                    format: layout.format,
-                    field: f.name,
-                    reason: "the header needs it".into(),
-                });
-            }
-        }
-        line.push('\n');
-        w.out
-            .write_all(line.as_bytes())
-            .map_err(|e| Error::output(layout.format, &e))?;
-        Ok(w)
-    }
-
-    /// Writes one record; a record the format cannot carry is refused whole
-    /// ([`Error::CannotCarry`]) and nothing is written.
-    pub fn write(&mut self, tx: &CanonicalTx) -> Result<()> {
-        let layout = self.layout;
-        fields::check_carriable(&self.codec, |s| layout.has(s), tx)?;
-        self.line.clear();
+    fn write_record(
+        layout: &Layout<Item>,
+        tables: &CodeTables,
+        tx: &CanonicalTx,
+        line: &mut String,
+    ) -> Result<Option<i128>> {
+        let codec = layout.codec(tables);
+        fields::check_carriable(&codec, |s| layout.has(s), tx)?;
+        let mut scratch = String::new();
         for f in layout.detail {
             match f.item {
-                Item::Const(c) => self.line.push_str(c),
+                Item::Const(c) => line.push_str(c),
                 Item::Slot(slot) => {
-                    self.scratch.clear();
-                    let present = fields::encode(&self.codec, slot, tx, &mut self.scratch)?;
+                    scratch.clear();
+                    let present = fields::encode(&codec, slot, tx, &mut scratch)?;
                     if present {
-                        pad(
-                            layout.format,
-                            f,
-                            &self.scratch,
-                            slot.canonical_field(),
-                            &mut self.line,
-                        )?;
+                        lines::pad(layout.format, f, &scratch, slot.canonical_field(), line)?;
                     } else if f.optional {
-                        self.line.extend(std::iter::repeat_n(' ', f.width));
+                        lines::blank(f, line);
                     } else {
                         return Err(Error::CannotCarry {
                             format: layout.format,
@@ -760,52 +822,48 @@ impl<'a, W: Write> FixedWriter<'a, W> {
                         });
                     }
                 }
-                Item::Envelope(_) => self.line.extend(std::iter::repeat_n(' ', f.width)),
+                Item::Envelope(_) => lines::blank(f, line),
             }
         }
-        self.line.push('\n');
-        self.out
-            .write_all(self.line.as_bytes())
-            .map_err(|e| Error::output(layout.format, &e))?;
-        self.tally.add(Some(i128::from(tx.amount_fen)));
-        Ok(())
-    }
-
-    /// Writes the trailer and flushes; returns the output and what the trailer says.
-    pub fn finish(mut self) -> Result<(W, FileSummary)> {
-        let layout = self.layout;
-        let mut line = String::new();
-        for f in layout.trailer {
-            let mut text = String::new();
-            match f.item {
-                Item::Const(c) => text.push_str(c),
-                Item::Envelope(Envelope::Count) => {
-                    let _ = write!(text, "{}", self.tally.count);
-                }
-                Item::Envelope(Envelope::Total) => {
-                    let _ = write!(text, "{}", self.tally.total);
-                }
-                _ => {}
-            }
-            pad(layout.format, f, &text, f.name, &mut line)?;
-        }
-        line.push('\n');
-        self.out
-            .write_all(line.as_bytes())
-            .and_then(|()| self.out.flush())
-            .map_err(|e| Error::output(layout.format, &e))?;
-        let summary = FileSummary {
-            meta: self.meta,
-            records: self.tally.count,
-            total_fen: self.tally.total_fen(),
-        };
-        Ok((self.out, summary))
+        Ok(Some(i128::from(tx.amount_fen)))
     }
 }
 
-impl<W: Write> TxSink for FixedWriter<'_, W> {
+impl<R: BufRead> TxStream for Reader<'_, R, Item> {
+    fn meta(&self) -> &FileMeta {
+        &self.meta
+    }
+
+    fn raw_record(&self) -> Option<Cow<'_, [u8]>> {
+        self.raw()
+    }
+
+    fn finish(&mut self) -> Result<FileSummary> {
+        self.end()?;
+        Ok(FileSummary {
+            meta: self.meta.clone(),
+            records: self.tally.count,
+            total_fen: self.tally.total_fen(),
+        })
+    }
+}
+
+impl<W: Write> Writer<'_, W, Item> {
+    /// Writes the trailer and flushes; returns the output and what the trailer says.
+    pub fn finish(self) -> Result<(W, FileSummary)> {
+        let summary = FileSummary {
+            meta: self.meta.clone(),
+            records: self.tally.count,
+            total_fen: self.tally.total_fen(),
+        };
+        let totals = (self.tally.count, self.tally.total);
+        Ok((self.finish_with(&totals)?, summary))
+    }
+}
+
+impl<W: Write> TxSink for Writer<'_, W, Item> {
     fn write(&mut self, tx: &CanonicalTx) -> Result<()> {
-        FixedWriter::write(self, tx)
+        Writer::write(self, tx)
     }
 
     fn close(self: Box<Self>) -> Result<FileSummary> {
@@ -815,17 +873,9 @@ impl<W: Write> TxSink for FixedWriter<'_, W> {
 
 #[cfg(test)]
 pub(crate) fn check_table(layout: &Layout) {
-    for table in [layout.header, layout.detail, layout.trailer] {
-        let mut end = 0;
-        for f in table {
-            assert_eq!(
-                f.offset, end,
-                "{:?}: field {} starts at {}, expected {end}",
-                layout.format, f.name, f.offset
-            );
-            end = f.offset + f.width;
-        }
-    }
+    lines::check_contiguous("header", layout.header);
+    lines::check_contiguous("detail", layout.detail);
+    lines::check_contiguous("trailer", layout.trailer);
     // The detail table carries every slot a record needs.
     for slot in [
         Slot::IssuerCode,
@@ -847,5 +897,14 @@ pub(crate) fn check_table(layout: &Layout) {
         assert!(layout.has(slot), "{:?} lacks {slot:?}", layout.format);
     }
     assert!(layout.has(Slot::SchemeDigit) || layout.has(Slot::Scheme));
+    // The trailer carries the count and the total the reader checks.
+    for want in [Envelope::Count, Envelope::Total] {
+        assert!(
+            layout
+                .trailer
+                .iter()
+                .any(|f| f.item == Item::Envelope(want))
+        );
+    }
     assert!(layout.has(Slot::CardSerial) || layout.has(Slot::MotCardNumber));
 }

@@ -1,30 +1,40 @@
-//! Each scheme's and partner's transaction file formats, read into and written from
-//! [`CanonicalTx`] records as a stream, in constant memory whatever the file's size.
+//! Each scheme's and partner's file formats — transactions, blacklists and result files —
+//! read into and written from canonical values as a stream, in constant memory whatever the
+//! file's size.
 //!
-//! One module per format, each of the same shape (a layout table, a reader, a writer):
+//! # Kind × family
 //!
-//! | module | format | code space |
-//! |---|---|---|
-//! | [`hutong_xml`] | hub-to-hub interchange `<TxFile>` and `<BlacklistFile>` (issue 5), partners' `<ResultFile>` | canonical names |
-//! | [`local_csv`] | the local city system's export, legacy M1 wallet records included | local codes |
-//! | [`mohurd`] | MOHURD 交易上传包 / 交易下发包, modelled on CJ/T 332 **\[I\]** | MOHURD codes |
-//! | [`mot`] | T-Union exchange file, modelled on JT/T 978.4 **\[I\]** | T-Union codes |
-//! | [`pboc`] | bank-card clearing batch, ED/EP and e-cash **\[I\]** | PBOC codes, MCC |
+//! A [`Format`] is one **family** (the transaction format a participant speaks,
+//! [`Format::family`]) in one **kind** ([`FileKind`]: transactions, blacklist, result;
+//! [`Format::kind`], [`Format::of_kind`]); it knows its file extension ([`Format::extension`]).
 //!
-//! The fixed-width layouts of CJ/T 332, JT/T 978.4 and the bank batch are not public; each is
-//! hutong's own, in one table that a real layout can replace.
+//! | family module | transactions | blacklist | result | code space |
+//! |---|---|---|---|---|
+//! | [`hutong_xml`] | `hutong-xml` `<TxFile>` | `hutong-blacklist` `<BlacklistFile>` | `hutong-result` `<ResultFile>` | canonical names |
+//! | [`local_csv`] | `local-csv` (legacy M1 records included) | `local-csv-blacklist` | `local-csv-result` | local codes |
+//! | [`mohurd`] | `mohurd` 交易上传包 / 交易下发包, modelled on CJ/T 332 **\[I\]** | `mohurd-blacklist` | `mohurd-result` | MOHURD codes |
+//! | [`mot`] | `mot` T-Union exchange file, modelled on JT/T 978.4 **\[I\]** | `mot-blacklist` | `mot-result` | T-Union codes |
+//! | [`pboc`] | `pboc` bank-card clearing batch, ED/EP and e-cash **\[I\]** | `pboc-blacklist` | `pboc-result` | PBOC codes, MCC |
 //!
-//! Reading: [`detect`] names the format from the first bytes; [`open`] reads the header and
-//! returns a [`TxStream`], an iterator of `Result<CanonicalTx>` that yields record-level errors
-//! (`R05`, `R07`) without losing its place and ends at a file-level error (`F01`);
+//! The kinds are the crate's top-level modules: transactions ([`open`], [`create`],
+//! [`TxStream`]), [`blacklist`] ([`open_blacklist`], [`create_blacklist`]) and [`result`]
+//! ([`open_result`], [`create_result`]). The three fixed-width families (`mohurd`, `mot`,
+//! `pboc`) are read and written by **one engine**, [`fixed`]: a [`fixed::Reader`] and a
+//! [`fixed::Writer`] driven by a [`fixed::Layout`] of [`lines::Col`] columns, generic over what
+//! the columns hold ([`fixed::Item`], [`blacklist::BlacklistItem`], [`result::ResultItem`]). The
+//! family folders hold only their layout tables (`layout.rs`, `blacklist.rs`, `result.rs`);
+//! those layouts are hutong's own, since CJ/T 332, JT/T 978.4 and the bank batch are not
+//! public, and a real layout replaces a table.
+//!
+//! Reading: [`identify`] names the format of any file — and so its family and kind — from its
+//! first [`HEAD`] bytes ([`read_head`]); [`detect`] is the same for transaction and blacklist
+//! files, [`detect_result`] for result files. [`open`] reads the header and returns a
+//! [`TxStream`], an iterator of `Result<CanonicalTx>` that yields record-level errors (`R05`,
+//! `R07`) without losing its place and ends at a file-level error (`F01`);
 //! [`TxStream::finish`] then checks the trailer (`F02`). Every [`Error`] names the file, the
-//! record (or line) and the field, and maps to the hub's [`ReasonCode`]. Writing: [`create`]
-//! writes the header and returns a [`TxSink`]; the trailer's count and total are computed while
-//! records stream through.
-//!
-//! Blacklists ([`blacklist`]: [`open_blacklist`], [`create_blacklist`]) and result files
-//! ([`result`]: [`create_result`], the hub's per-record answer to a file) exist in every
-//! family's style; their fixed-width tables use the column type of [`lines`].
+//! record (or line) and the field, and maps to a [`ReasonCode`], the one reason-code type the
+//! hub's ingest uses too. Writing: [`create`] writes the header and returns a [`TxSink`]; the
+//! trailer's count and total are computed while records stream through.
 //!
 //! Codes are translated through `card_standards`' [`CodeTables`]: city codes (MOHURD vs
 //! T-Union), card types and industries per scheme. An unmapped code is an error naming the
@@ -83,7 +93,20 @@ pub use result::{
 };
 pub use stream::{Direction, FileMeta, FileSummary, ReadOptions, TxSink, TxStream};
 
-/// A file format this crate reads and writes.
+/// What a file carries: the *kind* axis of the crate's kind × family layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FileKind {
+    /// Transaction records ([`open`], [`create`]).
+    Transactions,
+    /// Blacklist changes ([`open_blacklist`], [`create_blacklist`]).
+    Blacklist,
+    /// Result lines: the answer to a file, record by record ([`open_result`],
+    /// [`create_result`]).
+    Result,
+}
+
+/// A file format this crate reads and writes: one family (the transaction format a participant
+/// speaks, [`Format::family`]) in one [`FileKind`] ([`Format::kind`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Format {
     /// `hutong-xml` transaction file (`<TxFile xmlns="urn:hutong:txfile:1">`).
@@ -106,11 +129,21 @@ pub enum Format {
     MotBlacklist,
     /// `pboc-blacklist`: blacklist changes in the bank-batch fixed-width style **\[I\]**.
     PbocBlacklist,
+    /// `hutong-result`: `<ResultFile xmlns="urn:hutong:result:1">`.
+    HutongResult,
+    /// `local-csv-result`: `H,local-csv-result,…`.
+    LocalCsvResult,
+    /// `mohurd-result`: result lines in the MOHURD fixed-width style **\[I\]**.
+    MohurdResult,
+    /// `mot-result`: result lines in the T-Union fixed-width style **\[I\]**.
+    MotResult,
+    /// `pboc-result`: result lines in the bank-batch fixed-width style **\[I\]**.
+    PbocResult,
 }
 
 impl Format {
     /// Every format.
-    pub const ALL: [Format; 10] = [
+    pub const ALL: [Format; 15] = [
         Format::HutongXml,
         Format::HutongBlacklist,
         Format::LocalCsv,
@@ -121,9 +154,14 @@ impl Format {
         Format::MohurdBlacklist,
         Format::MotBlacklist,
         Format::PbocBlacklist,
+        Format::HutongResult,
+        Format::LocalCsvResult,
+        Format::MohurdResult,
+        Format::MotResult,
+        Format::PbocResult,
     ];
 
-    /// The formats that carry transactions.
+    /// The formats that carry transactions: the families.
     pub const TRANSACTIONS: [Format; 5] = [
         Format::HutongXml,
         Format::LocalCsv,
@@ -141,6 +179,15 @@ impl Format {
         Format::PbocBlacklist,
     ];
 
+    /// The formats that carry result lines, in the order of [`Format::TRANSACTIONS`].
+    pub const RESULTS: [Format; 5] = [
+        Format::HutongResult,
+        Format::LocalCsvResult,
+        Format::MohurdResult,
+        Format::MotResult,
+        Format::PbocResult,
+    ];
+
     /// The format's name (`hutong-xml`, `local-csv`, …), as used in configuration and docs.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -154,35 +201,77 @@ impl Format {
             Format::MohurdBlacklist => "mohurd-blacklist",
             Format::MotBlacklist => "mot-blacklist",
             Format::PbocBlacklist => "pboc-blacklist",
+            Format::HutongResult => "hutong-result",
+            Format::LocalCsvResult => "local-csv-result",
+            Format::MohurdResult => "mohurd-result",
+            Format::MotResult => "mot-result",
+            Format::PbocResult => "pboc-result",
+        }
+    }
+
+    /// What files of this format carry.
+    pub fn kind(self) -> FileKind {
+        if Format::BLACKLISTS.contains(&self) {
+            FileKind::Blacklist
+        } else if Format::RESULTS.contains(&self) {
+            FileKind::Result
+        } else {
+            FileKind::Transactions
         }
     }
 
     /// Whether files of this format carry blacklist changes (rather than transactions).
     pub fn is_blacklist(self) -> bool {
-        Format::BLACKLISTS.contains(&self)
+        self.kind() == FileKind::Blacklist
     }
 
     /// The transaction format of this format's family: `mohurd-blacklist` → `mohurd`,
-    /// `hutong-blacklist` → `hutong-xml`; a transaction format is its own family. A
-    /// participant "speaks" a family: its transactions, blacklists and result files.
+    /// `hutong-blacklist` → `hutong-xml`, `mot-result` → `mot`; a transaction format is its own
+    /// family. A participant "speaks" a family: its transactions, blacklists and result files.
     pub fn family(self) -> Format {
         match self {
-            Format::HutongXml | Format::HutongBlacklist => Format::HutongXml,
-            Format::LocalCsv | Format::LocalCsvBlacklist => Format::LocalCsv,
-            Format::Mohurd | Format::MohurdBlacklist => Format::Mohurd,
-            Format::Mot | Format::MotBlacklist => Format::Mot,
-            Format::Pboc | Format::PbocBlacklist => Format::Pboc,
+            Format::HutongXml | Format::HutongBlacklist | Format::HutongResult => Format::HutongXml,
+            Format::LocalCsv | Format::LocalCsvBlacklist | Format::LocalCsvResult => {
+                Format::LocalCsv
+            }
+            Format::Mohurd | Format::MohurdBlacklist | Format::MohurdResult => Format::Mohurd,
+            Format::Mot | Format::MotBlacklist | Format::MotResult => Format::Mot,
+            Format::Pboc | Format::PbocBlacklist | Format::PbocResult => Format::Pboc,
+        }
+    }
+
+    /// The format of `kind` in this format's family: `(mohurd, Blacklist)` →
+    /// `mohurd-blacklist`, `(mot-blacklist, Result)` → `mot-result`.
+    pub fn of_kind(self, kind: FileKind) -> Format {
+        let i = Format::TRANSACTIONS
+            .iter()
+            .position(|f| *f == self.family())
+            .unwrap_or(0);
+        match kind {
+            FileKind::Transactions => Format::TRANSACTIONS[i],
+            FileKind::Blacklist => Format::BLACKLISTS[i],
+            FileKind::Result => Format::RESULTS[i],
         }
     }
 
     /// The blacklist format of this format's family: `mohurd` → `mohurd-blacklist`.
     pub fn blacklist(self) -> Format {
+        self.of_kind(FileKind::Blacklist)
+    }
+
+    /// The result format of this format's family: `mohurd` → `mohurd-result`.
+    pub fn result(self) -> Format {
+        self.of_kind(FileKind::Result)
+    }
+
+    /// The file-name extension of the format's files, whatever their kind: `xml` for
+    /// hutong-xml, `csv` for local-csv, `dat` for the fixed-width families (the hub's outbound
+    /// packages, `OUT_<day>_<participant>.dat`, and the blacklists it passes on).
+    pub fn extension(self) -> &'static str {
         match self.family() {
-            Format::HutongXml => Format::HutongBlacklist,
-            Format::LocalCsv => Format::LocalCsvBlacklist,
-            Format::Mohurd => Format::MohurdBlacklist,
-            Format::Mot => Format::MotBlacklist,
-            _ => Format::PbocBlacklist,
+            Format::HutongXml => "xml",
+            Format::LocalCsv => "csv",
+            _ => "dat",
         }
     }
 }
@@ -206,9 +295,31 @@ impl std::str::FromStr for Format {
     }
 }
 
-/// Names the format of a file from its first bytes (a few hundred are plenty; fewer work as
-/// long as they hold the signature). Fails with [`Error::UnknownFormat`] (`F01`).
-pub fn detect(first: &[u8]) -> Result<Format> {
+/// How many first bytes of a file [`identify`] looks at (and [`read_head`] reads): enough for
+/// any signature, an XML declaration and comments before the root element included.
+pub const HEAD: usize = 4096;
+
+/// Reads the first [`HEAD`] bytes of `input` (fewer if it is shorter), for [`identify`].
+pub fn read_head(mut input: impl std::io::Read) -> std::io::Result<Vec<u8>> {
+    let mut head = vec![0u8; HEAD];
+    let mut n = 0;
+    while n < head.len() {
+        match input.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    head.truncate(n);
+    Ok(head)
+}
+
+/// The one detection routine: names the format — and so its family and [`FileKind`] — of a
+/// file from its first bytes (a UTF-8 BOM and leading white space are skipped; [`HEAD`] bytes
+/// are plenty, fewer work as long as they hold the signature). Fails with
+/// [`Error::UnknownFormat`] (`F01`).
+pub fn identify(first: &[u8]) -> Result<Format> {
     let s = first.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(first);
     let start = s
         .iter()
@@ -220,30 +331,52 @@ pub fn detect(first: &[u8]) -> Result<Format> {
         return match root.as_deref() {
             Some("TxFile") => Ok(Format::HutongXml),
             Some("BlacklistFile") => Ok(Format::HutongBlacklist),
+            Some("ResultFile") => Ok(Format::HutongResult),
             _ => Err(unknown(first)),
         };
     }
-    if s.starts_with(local_csv::SIGNATURE.as_bytes()) {
-        return Ok(Format::LocalCsv);
+    let csv = [
+        (local_csv::SIGNATURE.to_string(), Format::LocalCsv),
+        (
+            local_csv::BLACKLIST_SIGNATURE.to_string(),
+            Format::LocalCsvBlacklist,
+        ),
+        (
+            format!("H,{},", local_csv::result::TAG),
+            Format::LocalCsvResult,
+        ),
+    ];
+    if let Some((_, format)) = csv.iter().find(|(sig, _)| s.starts_with(sig.as_bytes())) {
+        return Ok(*format);
     }
-    if s.starts_with(local_csv::BLACKLIST_SIGNATURE.as_bytes()) {
-        return Ok(Format::LocalCsvBlacklist);
+    let signatures = [
+        (mohurd::LAYOUT.signature(), Format::Mohurd),
+        (mot::LAYOUT.signature(), Format::Mot),
+        (pboc::LAYOUT.signature(), Format::Pboc),
+        (
+            mohurd::BLACKLIST_LAYOUT.signature(),
+            Format::MohurdBlacklist,
+        ),
+        (mot::BLACKLIST_LAYOUT.signature(), Format::MotBlacklist),
+        (pboc::BLACKLIST_LAYOUT.signature(), Format::PbocBlacklist),
+        (mohurd::RESULT_LAYOUT.signature(), Format::MohurdResult),
+        (mot::RESULT_LAYOUT.signature(), Format::MotResult),
+        (pboc::RESULT_LAYOUT.signature(), Format::PbocResult),
+    ];
+    signatures
+        .iter()
+        .find(|(sig, _)| s.starts_with(sig.as_bytes()))
+        .map(|(_, format)| *format)
+        .ok_or_else(|| unknown(first))
+}
+
+/// Names the format of a transaction or blacklist file from its first bytes: [`identify`],
+/// refusing result files. Fails with [`Error::UnknownFormat`] (`F01`).
+pub fn detect(first: &[u8]) -> Result<Format> {
+    match identify(first)? {
+        f if f.kind() == FileKind::Result => Err(unknown(first)),
+        f => Ok(f),
     }
-    for layout in [&mohurd::LAYOUT, &mot::LAYOUT, &pboc::LAYOUT] {
-        if s.starts_with(layout.signature().as_bytes()) {
-            return Ok(layout.format);
-        }
-    }
-    for layout in [
-        &mohurd::BLACKLIST_LAYOUT,
-        &mot::BLACKLIST_LAYOUT,
-        &pboc::BLACKLIST_LAYOUT,
-    ] {
-        if s.starts_with(layout.signature().as_bytes()) {
-            return Ok(layout.format);
-        }
-    }
-    Err(unknown(first))
 }
 
 fn unknown(first: &[u8]) -> Error {
@@ -266,13 +399,7 @@ pub fn open<'a, R: BufRead + 'a>(
         Format::Mohurd => Box::new(mohurd::reader(input, opts)?),
         Format::Mot => Box::new(mot::reader(input, opts)?),
         Format::Pboc => Box::new(pboc::reader(input, opts)?),
-        Format::HutongBlacklist
-        | Format::LocalCsvBlacklist
-        | Format::MohurdBlacklist
-        | Format::MotBlacklist
-        | Format::PbocBlacklist => {
-            return Err(stream::wrong_content(opts.file, format, "transactions"));
-        }
+        _ => return Err(stream::wrong_content(opts.file, format, "transactions")),
     })
 }
 
@@ -290,13 +417,7 @@ pub fn create<'a, W: Write + 'a>(
         Format::Mohurd => Box::new(mohurd::writer(out, meta, tables)?),
         Format::Mot => Box::new(mot::writer(out, meta, tables)?),
         Format::Pboc => Box::new(pboc::writer(out, meta, tables)?),
-        Format::HutongBlacklist
-        | Format::LocalCsvBlacklist
-        | Format::MohurdBlacklist
-        | Format::MotBlacklist
-        | Format::PbocBlacklist => {
-            return Err(stream::wrong_content("", format, "transactions"));
-        }
+        _ => return Err(stream::wrong_content("", format, "transactions")),
     })
 }
 

@@ -1,13 +1,14 @@
-//! The table machinery of the files that are not transaction files — blacklists and result
-//! files — shared by every line-based format: a fixed-width column ([`Col`]) for the `mohurd`,
-//! `mot` and `pboc` families and a CSV column ([`CsvCol`]) for `local-csv`, each generic over
-//! what the column holds (a [`BlacklistItem`](crate::blacklist::BlacklistItem) or a
+//! The table machinery of every line-based format: the one fixed-width column type ([`Col`])
+//! of the `mohurd`, `mot` and `pboc` families — for transactions, blacklists and result files
+//! alike — and a CSV column ([`CsvCol`]) for `local-csv`'s blacklist and result files, each
+//! generic over what the column holds (a [`fixed::Item`](crate::fixed::Item), a
+//! [`BlacklistItem`](crate::blacklist::BlacklistItem) or a
 //! [`ResultItem`](crate::result::ResultItem)).
 //!
-//! As with the transaction layouts (`fixed.rs`), a format's blacklist or result file *is* its
-//! table: the engines in `blacklist.rs` and `result.rs` read and write any table, and adopting
-//! a real layout means editing the table. The fixed-width tables are hutong's own **\[I\]**:
-//! none of CJ/T 332, JT/T 978.4 or the banks' batch formats is public.
+//! A format's file *is* its table: the one fixed-width engine (`fixed.rs`) reads and writes any
+//! table of [`Col`]s, and adopting a real layout means editing the table. The fixed-width
+//! tables are hutong's own **\[I\]**: none of CJ/T 332, JT/T 978.4 or the banks' batch formats
+//! is public.
 
 use std::fmt::Write as _;
 

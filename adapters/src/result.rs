@@ -46,9 +46,10 @@ use chrono::{NaiveDate, NaiveDateTime};
 
 use crate::Format;
 use crate::blacklist::city_to_file;
-use crate::error::{Error, Result};
+use crate::error::{Location, Result};
 use crate::fields::{self, TimeStyle};
-use crate::fixed::Kind;
+
+use crate::fixed::{self, Kind, Layout, Record, Writer};
 use crate::lines::{self, Col};
 
 mod reader;
@@ -176,27 +177,12 @@ pub fn create_result<'a, W: Write + 'a>(
     meta: &ResultMeta,
     tables: &'a CodeTables,
 ) -> Result<Box<dyn ResultSink + 'a>> {
+    if let Some(layout) = fixed::layout(format) {
+        return Ok(Box::new(FixedResultWriter::new(layout, out, meta, tables)?));
+    }
     Ok(match format.family() {
         Format::HutongXml => Box::new(crate::hutong_xml::hub_result::Writer::new(out, meta)?),
-        Format::LocalCsv => Box::new(crate::local_csv::result::Writer::new(out, meta, tables)?),
-        Format::Mohurd => Box::new(FixedResultWriter::new(
-            &crate::mohurd::RESULT_LAYOUT,
-            out,
-            meta,
-            tables,
-        )?),
-        Format::Mot => Box::new(FixedResultWriter::new(
-            &crate::mot::RESULT_LAYOUT,
-            out,
-            meta,
-            tables,
-        )?),
-        _ => Box::new(FixedResultWriter::new(
-            &crate::pboc::RESULT_LAYOUT,
-            out,
-            meta,
-            tables,
-        )?),
+        _ => Box::new(crate::local_csv::result::Writer::new(out, meta, tables)?),
     })
 }
 
@@ -255,36 +241,9 @@ pub enum ResultItem {
     Rejected,
 }
 
-impl ResultItem {
-    fn constant(self) -> Option<&'static str> {
-        match self {
-            ResultItem::Const(c) => Some(c),
-            _ => None,
-        }
-    }
-}
-
-/// A fixed-width result format: its three tables and its city-code space.
-#[derive(Debug)]
-pub struct ResultLayout {
-    /// The family (transaction format) it answers.
-    pub format: Format,
-    /// Whose city codes the `City` column holds (`Scheme::Mot`: T-Union; else MOHURD).
-    pub city_space: Scheme,
-    /// The header line (`H`).
-    pub header: &'static [Col<ResultItem>],
-    /// A result line (`R`).
-    pub detail: &'static [Col<ResultItem>],
-    /// The trailer line (`T`).
-    pub trailer: &'static [Col<ResultItem>],
-}
-
-impl ResultLayout {
-    /// The first bytes of every result file of this layout.
-    pub fn signature(&self) -> String {
-        lines::signature(self.header, ResultItem::constant)
-    }
-}
+/// A fixed-width result format: the engine's [`Layout`] over [`ResultItem`] columns (its
+/// `format` is the family it answers; the city columns hold the codes of its `space`).
+pub type ResultLayout = Layout<ResultItem>;
 
 /// The text of an entry's item (unpadded) into `out`; false when absent. A value the
 /// format's code space cannot express (a city the table does not translate, a serial that is
@@ -370,127 +329,180 @@ pub(crate) fn entry_text(
     true
 }
 
-/// A writer of one fixed-width result file.
-pub struct FixedResultWriter<'a, W: Write> {
-    out: W,
-    layout: &'static ResultLayout,
-    tables: &'a CodeTables,
-    line: String,
-    text: String,
-}
-
-impl<W: Write> std::fmt::Debug for FixedResultWriter<'_, W> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FixedResultWriter")
-            .field("format", &self.layout.format)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<'a, W: Write> FixedResultWriter<'a, W> {
-    /// Starts a file: writes the header line.
-    pub fn new(
-        layout: &'static ResultLayout,
-        mut out: W,
-        meta: &ResultMeta,
-        tables: &'a CodeTables,
-    ) -> Result<Self> {
-        let format = layout.format;
-        let mut line = String::new();
-        for c in layout.header {
-            let mut text = String::new();
-            match c.item {
-                ResultItem::Const(k) => text.push_str(k),
-                ResultItem::Sender => text.push_str(&meta.sender),
-                ResultItem::Receiver => text.push_str(meta.receiver.as_deref().unwrap_or("")),
-                ResultItem::Seq => {
-                    let _ = write!(text, "{}", meta.seq);
-                }
-                ResultItem::Created => {
-                    fields::write_time(TimeStyle::Compact, meta.created, &mut text)
-                }
-                ResultItem::Day => {
-                    if let Some(d) = meta.day {
-                        let _ = write!(text, "{}", d.format("%Y%m%d"));
-                    }
-                }
-                _ => {}
-            }
-            if text.is_empty() {
-                if !c.optional {
-                    return Err(Error::CannotCarry {
-                        format,
-                        field: c.name,
-                        reason: "the header needs it".into(),
-                    });
-                }
-                lines::blank(c, &mut line);
-            } else {
-                lines::pad(format, c, &text, c.name, &mut line)?;
-            }
-        }
-        line.push('\n');
-        out.write_all(line.as_bytes())
-            .map_err(|e| Error::output(format, &e))?;
-        Ok(FixedResultWriter {
-            out,
-            layout,
-            tables,
-            line: String::new(),
-            text: String::new(),
-        })
-    }
-}
+/// A writer of one fixed-width result file: the engine's [`Writer`].
+pub type FixedResultWriter<'a, W> = Writer<'a, W, ResultItem>;
 
 impl<W: Write> ResultSink for FixedResultWriter<'_, W> {
     fn write(&mut self, e: &ResultEntry) -> Result<()> {
-        let layout = self.layout;
-        self.line.clear();
+        Writer::write(self, e)
+    }
+
+    fn close(self: Box<Self>, totals: &ResultTotals) -> Result<()> {
+        (*self).finish_with(totals).map(|_| ())
+    }
+}
+
+impl Record for ResultItem {
+    type Value = ResultEntry;
+    type Meta = ResultMeta;
+    type Totals = ResultTotals;
+    type Tally = Tally;
+    const TAG: u8 = b'R';
+    const NAME: &'static str = "result";
+    const LENGTH: (&'static str, &'static str) = ("line", "");
+    const CHECK_AT_END: bool = true;
+    const LAYOUTS: [&'static ResultLayout; 3] = [
+        &crate::mohurd::RESULT_LAYOUT,
+        &crate::mot::RESULT_LAYOUT,
+        &crate::pboc::RESULT_LAYOUT,
+    ];
+
+    fn constant(self) -> Option<&'static str> {
+        match self {
+            ResultItem::Const(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    fn empty_meta() -> ResultMeta {
+        ResultMeta {
+            sender: String::new(),
+            receiver: None,
+            seq: 0,
+            created: NaiveDateTime::MIN,
+            day: None,
+        }
+    }
+
+    fn read_header(self, meta: &mut ResultMeta, t: &str) -> std::result::Result<(), &'static str> {
+        match self {
+            ResultItem::Sender => meta.sender = t.to_string(),
+            ResultItem::Receiver => meta.receiver = Some(t.to_string()),
+            ResultItem::Seq => meta.seq = number(t).ok_or("expected a decimal number")?,
+            ResultItem::Created => {
+                meta.created = fields::read_time(TimeStyle::Compact, t)
+                    .ok_or("expected a date-time YYYYMMDDhhmmss")?
+            }
+            ResultItem::Day => {
+                meta.day = Some(
+                    NaiveDate::parse_from_str(t, "%Y%m%d")
+                        .ok()
+                        .filter(|_| t.len() == 8 && fields::all_digits(t))
+                        .ok_or("expected a date YYYYMMDD")?,
+                )
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn write_header(self, meta: &ResultMeta, out: &mut String) {
+        match self {
+            ResultItem::Const(k) => out.push_str(k),
+            ResultItem::Sender => out.push_str(&meta.sender),
+            ResultItem::Receiver => out.push_str(meta.receiver.as_deref().unwrap_or("")),
+            ResultItem::Seq => {
+                let _ = write!(out, "{}", meta.seq);
+            }
+            ResultItem::Created => fields::write_time(TimeStyle::Compact, meta.created, out),
+            ResultItem::Day => {
+                if let Some(d) = meta.day {
+                    let _ = write!(out, "{}", d.format("%Y%m%d"));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn read_trailer(
+        self,
+        totals: &mut ResultTotals,
+        t: &str,
+    ) -> std::result::Result<(), &'static str> {
+        let n = || number::<u64>(t).ok_or("expected a decimal number");
+        match self {
+            ResultItem::Count => totals.count = n()?,
+            ResultItem::Total => {
+                totals.amount_fen = number(t).ok_or("expected a decimal number")?
+            }
+            ResultItem::Accepted => totals.accepted = n()?,
+            ResultItem::Rejected => totals.rejected = n()?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn write_trailer(self, totals: &ResultTotals, out: &mut String) {
+        let _ = match self {
+            ResultItem::Const(k) => write!(out, "{k}"),
+            ResultItem::Count => write!(out, "{}", totals.count),
+            ResultItem::Total => write!(out, "{}", totals.amount_fen.max(0)),
+            ResultItem::Accepted => write!(out, "{}", totals.accepted),
+            ResultItem::Rejected => write!(out, "{}", totals.rejected),
+            _ => Ok(()),
+        };
+    }
+
+    fn failed(tally: &mut Tally) {
+        tally.add_failed(None);
+    }
+
+    fn read_record(
+        layout: &ResultLayout,
+        tables: &CodeTables,
+        line: &[u8],
+        at: &Location,
+        tally: &mut Tally,
+    ) -> Result<ResultEntry> {
+        let (cells, broken) = reader::cells_of(layout, line, at);
+        let parsed = match broken {
+            Some(e) => Err(e),
+            None => parse_entry(&cells, tables, layout.city_space(), true, at),
+        };
+        match &parsed {
+            Ok(e) => tally.add(e),
+            Err(_) => tally.add_failed(amount_of(&cells)),
+        }
+        parsed
+    }
+
+    fn check(
+        layout: &ResultLayout,
+        tally: &Tally,
+        _records: u64,
+        totals: &ResultTotals,
+        at: &Location,
+    ) -> Result<()> {
+        let names = [
+            layout.trailer_name(ResultItem::Count, "record count"),
+            layout.trailer_name(ResultItem::Total, "total amount"),
+            layout.trailer_name(ResultItem::Accepted, "accepted"),
+            layout.trailer_name(ResultItem::Rejected, "rejected"),
+        ];
+        tally.check(totals, at, names)
+    }
+
+    fn write_record(
+        layout: &ResultLayout,
+        tables: &CodeTables,
+        e: &ResultEntry,
+        line: &mut String,
+    ) -> Result<Option<i128>> {
+        let mut text = String::new();
         for c in layout.detail {
-            self.text.clear();
-            if !entry_text(
-                c.item,
-                e,
-                self.tables,
-                layout.city_space,
-                true,
-                &mut self.text,
-            ) {
-                lines::blank(c, &mut self.line);
+            text.clear();
+            if !entry_text(c.item, e, tables, layout.city_space(), true, &mut text) {
+                lines::blank(c, line);
                 continue;
             }
             if matches!(c.item, ResultItem::Reason | ResultItem::Field) {
-                lines::pad_lossy(c, &self.text, &mut self.line);
-            } else if lines::pad(layout.format, c, &self.text, c.name, &mut self.line).is_err() {
+                lines::pad_lossy(c, &text, line);
+            } else if lines::pad(layout.format, c, &text, c.name, line).is_err() {
                 // A value too wide for its column (never one the readers accept): blank.
-                lines::blank(c, &mut self.line);
+                lines::blank(c, line);
             }
         }
-        self.line.push('\n');
-        self.out
-            .write_all(self.line.as_bytes())
-            .map_err(|err| Error::output(layout.format, &err))
-    }
-
-    fn close(mut self: Box<Self>, totals: &ResultTotals) -> Result<()> {
-        let format = self.layout.format;
-        let mut line = String::new();
-        for c in self.layout.trailer {
-            let text = match c.item {
-                ResultItem::Const(k) => k.to_string(),
-                ResultItem::Count => totals.count.to_string(),
-                ResultItem::Total => totals.amount_fen.max(0).to_string(),
-                ResultItem::Accepted => totals.accepted.to_string(),
-                ResultItem::Rejected => totals.rejected.to_string(),
-                _ => String::new(),
-            };
-            lines::pad(format, c, &text, c.name, &mut line)?;
-        }
-        line.push('\n');
-        self.out
-            .write_all(line.as_bytes())
-            .and_then(|()| self.out.flush())
-            .map_err(|e| Error::output(format, &e))
+        Ok(None)
     }
 }
 

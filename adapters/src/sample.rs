@@ -366,6 +366,11 @@ pub fn sample_file_name(format: Format) -> &'static str {
         Format::MohurdBlacklist => "mohurd-blacklist.txt",
         Format::MotBlacklist => "mot-blacklist.txt",
         Format::PbocBlacklist => "pboc-blacklist.txt",
+        Format::HutongResult
+        | Format::LocalCsvResult
+        | Format::MohurdResult
+        | Format::MotResult
+        | Format::PbocResult => sample_result_file_name(format),
     }
 }
 

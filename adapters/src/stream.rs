@@ -117,7 +117,7 @@ pub trait TxSink {
 
 /// Count and total of the records read or written so far.
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Tally {
+pub struct Tally {
     pub(crate) count: u64,
     pub(crate) total: i128,
 }

@@ -32,19 +32,6 @@ pub fn format_of(kind: ParticipantScheme) -> Format {
     }
 }
 
-fn extension(format: Format) -> &'static str {
-    match format {
-        Format::HutongXml | Format::HutongBlacklist => "xml",
-        Format::LocalCsv | Format::LocalCsvBlacklist => "csv",
-        Format::Mohurd
-        | Format::Mot
-        | Format::Pboc
-        | Format::MohurdBlacklist
-        | Format::MotBlacklist
-        | Format::PbocBlacklist => "dat",
-    }
-}
-
 /// One package written.
 #[derive(Debug, Clone, Default)]
 struct Written {
@@ -116,7 +103,7 @@ pub async fn produce_packages(
         if records.is_empty() {
             continue;
         }
-        let name = format!("OUT_{day}_{code}.{}", extension(format));
+        let name = format!("OUT_{day}_{code}.{}", format.extension());
         let path = dir.join(&name);
         let meta = FileMeta {
             sender: hub.hub_code.clone(),
@@ -184,7 +171,7 @@ pub async fn produce_resend(
     tokio::fs::create_dir_all(&dir)
         .await
         .map_err(|e| ClearingError::Output(e.to_string()))?;
-    let name = format!("RESEND_{reference}_{partner}.{}", extension(format));
+    let name = format!("RESEND_{reference}_{partner}.{}", format.extension());
     let path = dir.join(&name);
     let meta = FileMeta {
         sender: hub.to_string(),

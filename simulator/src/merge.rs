@@ -33,20 +33,6 @@ pub(crate) fn day_seq(day: NaiveDate, n: u64) -> u64 {
     days * 1000 + n
 }
 
-/// The file name extension of a format.
-pub(crate) fn extension(format: Format) -> &'static str {
-    match format {
-        Format::LocalCsv | Format::LocalCsvBlacklist => "csv",
-        Format::HutongXml | Format::HutongBlacklist => "xml",
-        Format::Mohurd
-        | Format::Mot
-        | Format::Pboc
-        | Format::MohurdBlacklist
-        | Format::MotBlacklist
-        | Format::PbocBlacklist => "txt",
-    }
-}
-
 /// What a written file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum FileKind {
@@ -266,7 +252,7 @@ impl<'a> Output<'a> {
                 dir_of("files", acq.code),
                 acq.code,
                 self.day.format("%Y%m%d"),
-                extension(acq.format)
+                acq.format.extension()
             ),
             participant: acq.code,
             format: acq.format,
@@ -290,7 +276,7 @@ impl<'a> Output<'a> {
                 dir_of("files", acq.code),
                 acq.code,
                 prev.format("%Y%m%d"),
-                extension(acq.format)
+                acq.format.extension()
             ),
             participant: acq.code,
             format: acq.format,

@@ -123,7 +123,12 @@ fn wrong_trailer(format: Format, trailer: &str, delta: i64) -> Result<String, Si
         Format::LocalCsvBlacklist
         | Format::MohurdBlacklist
         | Format::MotBlacklist
-        | Format::PbocBlacklist => Err(bad()),
+        | Format::PbocBlacklist
+        | Format::HutongResult
+        | Format::LocalCsvResult
+        | Format::MohurdResult
+        | Format::MotResult
+        | Format::PbocResult => Err(bad()),
         Format::LocalCsv => {
             let line = trailer.trim_end();
             let mut parts: Vec<String> = line.split(',').map(str::to_string).collect();

@@ -1,11 +1,12 @@
 //! The `mohurd-blacklist` layout table **\[I\]**: an issuer's blacklist changes in this family's
 //! fixed-width style. hutong's own layout (the real one is not public), read and written by
-//! the engine in `crate::blacklist`; a real layout replaces this table.
+//! the fixed-width engine (`crate::fixed`); a real layout replaces this table.
 
 use card_standards::Scheme;
 
 use crate::Format;
 use crate::blacklist::{self, BlacklistItem as B, BlacklistLayout};
+use crate::fields::CodeSpace;
 use crate::fixed::Kind;
 use crate::lines::{self, Col};
 
@@ -79,7 +80,7 @@ pub const TRAILER: [Col<B>; 2] = blacklist::TRAILER;
 /// The layout.
 pub static LAYOUT: BlacklistLayout = BlacklistLayout {
     format: Format::MohurdBlacklist,
-    city_space: Scheme::Mohurd,
+    space: CodeSpace::Network(Scheme::Mohurd),
     header: &HEADER,
     detail: DETAIL,
     trailer: &TRAILER,

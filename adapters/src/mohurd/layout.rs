@@ -1,7 +1,8 @@
 //! The mohurd layout table: the one place that defines the format's lines.
 
 use crate::fields::Slot;
-use crate::fixed::{Envelope, Field, Item, Kind, f, opt};
+use crate::fixed::{Envelope, Field, Item, Kind};
+use crate::lines::{col as f, ocol as opt};
 
 /// The header line (59 bytes).
 pub const HEADER: &[Field] = &[

@@ -1,10 +1,11 @@
 //! The `mohurd` result-file layout table **\[I\]**: the hub's answer to a file of this family,
 //! one line per record. hutong's own layout (no network's receipt layout is public), written
-//! by the engine in `crate::result`; a real layout replaces this table. A line is 223 bytes.
+//! by the fixed-width engine (`crate::fixed`); a real layout replaces this table. A line is 223 bytes.
 
 use card_standards::Scheme;
 
 use crate::Format;
+use crate::fields::CodeSpace;
 use crate::fixed::Kind;
 use crate::lines::{self, Col};
 use crate::result::{self, ResultItem as R, ResultLayout};
@@ -128,7 +129,7 @@ pub const TRAILER: [Col<R>; 5] = result::TRAILER;
 /// The layout.
 pub static LAYOUT: ResultLayout = ResultLayout {
     format: Format::Mohurd,
-    city_space: Scheme::Mohurd,
+    space: CodeSpace::Network(Scheme::Mohurd),
     header: &HEADER,
     detail: DETAIL,
     trailer: &TRAILER,

@@ -49,7 +49,7 @@ pub type Writer<'a, W> = FixedWriter<'a, W>;
 
 /// Opens a file of this format: reads and checks its header.
 pub fn reader<R: BufRead>(input: R, opts: ReadOptions<'_>) -> Result<Reader<'_, R>> {
-    FixedReader::open(&LAYOUT, input, opts)
+    FixedReader::open(&LAYOUT, input, opts.tables, opts.file)
 }
 
 /// Starts a file of this format: writes its header.

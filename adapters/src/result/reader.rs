@@ -6,7 +6,6 @@
 use std::io::BufRead;
 
 use card_standards::{CardSerial, CodeTables, IssuerCode, IssuerId, Scheme, TerminalId, TxKind};
-use chrono::{NaiveDate, NaiveDateTime};
 
 use super::{
     RecordStatus, ResultEntry, ResultItem, ResultLayout, ResultMeta, ResultTotals, ResultTx,
@@ -14,9 +13,9 @@ use super::{
 use crate::Format;
 use crate::blacklist::city_from_file;
 use crate::error::{Error, Location, Result, clip};
-use crate::fields::{self, TimeStyle};
+use crate::fields;
 use crate::lines;
-use crate::stream::{self, Line, ReadOptions};
+use crate::stream::ReadOptions;
 
 /// A result file being read as a stream of [`ResultEntry`].
 ///
@@ -43,36 +42,16 @@ pub trait ResultStream: Iterator<Item = Result<ResultEntry>> {
 }
 
 /// The family whose result file the first bytes start (a UTF-8 BOM and leading white space
-/// are skipped): `Format::LocalCsv` for `H,local-csv-result,`, `Format::Mohurd`,
-/// `Format::Mot`, `Format::Pboc` for their layouts' [`ResultLayout::signature`], and
-/// `Format::HutongXml` for a `<ResultFile>` ([`crate::hutong_xml::result::is_result_file`]).
-/// `None` for anything else, transaction and blacklist files included.
+/// are skipped): [`crate::identify`] when it names a result format, as its family
+/// (`Format::LocalCsv` for `H,local-csv-result,`, `Format::Mohurd`, `Format::Mot`,
+/// `Format::Pboc` for their layouts' [`ResultLayout::signature`], `Format::HutongXml` for a
+/// `<ResultFile>`). `None` for anything else, transaction and blacklist files included.
 pub fn detect_result(head: &[u8]) -> Option<Format> {
-    let s = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
-    let start = s
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(s.len());
-    let s = &s[start..];
-    if s.starts_with(b"<") {
-        return crate::hutong_xml::result::is_result_file(s).then_some(Format::HutongXml);
-    }
-    let csv_sig = format!("H,{},", crate::local_csv::result::TAG);
-    if s.starts_with(csv_sig.as_bytes()) {
-        return Some(Format::LocalCsv);
-    }
-    FIXED
-        .into_iter()
-        .find(|l| s.starts_with(l.signature().as_bytes()))
-        .map(|l| l.format)
+    crate::identify(head)
+        .ok()
+        .filter(|f| f.kind() == crate::FileKind::Result)
+        .map(Format::family)
 }
-
-/// The fixed-width result layouts.
-const FIXED: [&ResultLayout; 3] = [
-    &crate::mohurd::result::LAYOUT,
-    &crate::mot::result::LAYOUT,
-    &crate::pboc::result::LAYOUT,
-];
 
 /// Opens a result file of `family`'s result layout (any format of the family: `mohurd` and
 /// `mohurd-blacklist` both read the `mohurd` layout): reads and checks its header (`F01` on
@@ -84,27 +63,14 @@ pub fn open_result<'a, R: BufRead + 'a>(
     tables: &'a CodeTables,
     file: &str,
 ) -> Result<Box<dyn ResultStream + 'a>> {
+    if let Some(layout) = crate::fixed::layout(family) {
+        return Ok(Box::new(FixedResultReader::open(
+            layout, input, tables, file,
+        )?));
+    }
     Ok(match family.family() {
         Format::HutongXml => Box::new(XmlResultReader::open(input, tables, file)?),
-        Format::LocalCsv => Box::new(crate::local_csv::result::Reader::open(input, tables, file)?),
-        Format::Mohurd => Box::new(FixedResultReader::open(
-            &crate::mohurd::RESULT_LAYOUT,
-            input,
-            tables,
-            file,
-        )?),
-        Format::Mot => Box::new(FixedResultReader::open(
-            &crate::mot::RESULT_LAYOUT,
-            input,
-            tables,
-            file,
-        )?),
-        _ => Box::new(FixedResultReader::open(
-            &crate::pboc::RESULT_LAYOUT,
-            input,
-            tables,
-            file,
-        )?),
+        _ => Box::new(crate::local_csv::result::Reader::open(input, tables, file)?),
     })
 }
 
@@ -309,7 +275,7 @@ fn parse_tx(
 
 /// What the lines read so far add up to, to check the trailer against.
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Tally {
+pub struct Tally {
     lines: u64,
     failed: u64,
     whole_file: bool,
@@ -372,338 +338,37 @@ impl Tally {
     }
 }
 
-/// A reader of one fixed-width result file, driven by its [`ResultLayout`].
-pub struct FixedResultReader<'a, R> {
-    input: R,
-    layout: &'static ResultLayout,
-    tables: &'a CodeTables,
-    file: String,
-    meta: ResultMeta,
-    line: u64,
-    entries: u64,
-    buf: Vec<u8>,
-    tally: Tally,
-    trailer: Option<(ResultTotals, Location)>,
-    checked: Option<ResultTotals>,
-    fatal: Option<Error>,
-    done: bool,
-}
+/// A reader of one fixed-width result file, driven by its [`ResultLayout`]: the engine's
+/// [`Reader`](crate::fixed::Reader).
+pub type FixedResultReader<'a, R> = crate::fixed::Reader<'a, R, ResultItem>;
 
-impl<R> std::fmt::Debug for FixedResultReader<'_, R> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FixedResultReader")
-            .field("format", &self.layout.format)
-            .field("file", &self.file)
-            .field("line", &self.line)
-            .finish_non_exhaustive()
-    }
-}
-
-fn limit(layout: &ResultLayout) -> usize {
-    [layout.header, layout.detail, layout.trailer]
-        .into_iter()
-        .map(lines::record_len)
-        .max()
-        .unwrap_or(0)
-        + 2
-}
-
-impl<'a, R: BufRead> FixedResultReader<'a, R> {
-    /// Opens a file: reads and checks the header line (`F01`).
-    pub fn open(
-        layout: &'static ResultLayout,
-        mut input: R,
-        tables: &'a CodeTables,
-        file: &str,
-    ) -> Result<Self> {
-        let mut buf = Vec::new();
-        let at = Location {
-            file: file.to_string(),
-            record: None,
-            line: Some(1),
+/// The cells of a result line of the right length, and the first column that does not read.
+pub(crate) fn cells_of<'l>(
+    layout: &ResultLayout,
+    line: &'l [u8],
+    at: &Location,
+) -> (Vec<Cell<'l>>, Option<Error>) {
+    let mut cells = Vec::with_capacity(layout.detail.len());
+    let mut broken = None;
+    for c in layout.detail {
+        let text = match lines::text_of(line, c) {
+            Ok(t) => t,
+            Err(why) => {
+                let raw = line.get(c.offset..c.offset + c.width).unwrap_or_default();
+                broken.get_or_insert_with(|| {
+                    Error::bad_field(at.clone(), c.name, &String::from_utf8_lossy(raw), why)
+                });
+                None
+            }
         };
-        match stream::read_line(&mut input, &mut buf, limit(layout)) {
-            Err(e) => return Err(stream::input_error(at, &e)),
-            Ok(Line::Eof) => return Err(Error::envelope(at, "header", "the file is empty")),
-            Ok(_) => {}
-        }
-        let want = lines::record_len(layout.header);
-        if buf.len() != want {
-            return Err(Error::envelope(
-                at,
-                "header length",
-                format!("header is {} bytes, expected {want}", buf.len()),
-            ));
-        }
-        let mut meta = ResultMeta {
-            sender: String::new(),
-            receiver: None,
-            seq: 0,
-            created: NaiveDateTime::MIN,
-            day: None,
-        };
-        for c in layout.header {
-            let text =
-                lines::text_of(&buf, c).map_err(|why| Error::envelope(at.clone(), c.name, why))?;
-            let bad = |why: &str| {
-                Error::envelope(
-                    at.clone(),
-                    c.name,
-                    format!("{why} (value {:?})", text.unwrap_or("")),
-                )
-            };
-            let Some(t) = text else {
-                if c.optional {
-                    continue;
-                }
-                return Err(bad("missing"));
-            };
-            match c.item {
-                ResultItem::Const(k) if t != k => return Err(bad(&format!("expected {k:?}"))),
-                ResultItem::Sender => meta.sender = t.to_string(),
-                ResultItem::Receiver => meta.receiver = Some(t.to_string()),
-                ResultItem::Seq => {
-                    meta.seq = number(t).ok_or_else(|| bad("expected a decimal number"))?
-                }
-                ResultItem::Created => {
-                    meta.created = fields::read_time(TimeStyle::Compact, t)
-                        .ok_or_else(|| bad("expected a date-time YYYYMMDDhhmmss"))?
-                }
-                ResultItem::Day => {
-                    meta.day = Some(
-                        NaiveDate::parse_from_str(t, "%Y%m%d")
-                            .ok()
-                            .filter(|_| t.len() == 8 && fields::all_digits(t))
-                            .ok_or_else(|| bad("expected a date YYYYMMDD"))?,
-                    )
-                }
-                _ => {}
-            }
-        }
-        Ok(FixedResultReader {
-            input,
-            layout,
-            tables,
-            file: file.to_string(),
-            meta,
-            line: 1,
-            entries: 0,
-            buf,
-            tally: Tally::default(),
-            trailer: None,
-            checked: None,
-            fatal: None,
-            done: false,
-        })
+        cells.push(Cell {
+            item: c.item,
+            name: c.name,
+            optional: c.optional,
+            text,
+        });
     }
-
-    fn at(&self, record: Option<u64>) -> Location {
-        Location {
-            file: self.file.clone(),
-            record,
-            line: Some(self.line),
-        }
-    }
-
-    fn fail(&mut self, e: Error) -> Option<Result<ResultEntry>> {
-        self.done = true;
-        self.fatal = Some(e.clone());
-        Some(Err(e))
-    }
-
-    fn trailer_names(&self) -> [&'static str; 4] {
-        let name = |item: ResultItem, default: &'static str| {
-            self.layout
-                .trailer
-                .iter()
-                .find(|c| c.item == item)
-                .map_or(default, |c| c.name)
-        };
-        [
-            name(ResultItem::Count, "record count"),
-            name(ResultItem::Total, "total amount"),
-            name(ResultItem::Accepted, "accepted"),
-            name(ResultItem::Rejected, "rejected"),
-        ]
-    }
-
-    fn read_trailer(&self) -> Result<ResultTotals> {
-        let at = self.at(None);
-        let want = lines::record_len(self.layout.trailer);
-        if self.buf.len() != want {
-            return Err(Error::envelope(
-                at,
-                "trailer length",
-                format!("trailer is {} bytes, expected {want}", self.buf.len()),
-            ));
-        }
-        let mut totals = ResultTotals::default();
-        for c in self.layout.trailer {
-            let text = lines::text_of(&self.buf, c)
-                .map_err(|why| Error::envelope(at.clone(), c.name, why))?;
-            let bad = |why: &str| {
-                Error::envelope(
-                    at.clone(),
-                    c.name,
-                    format!("{why} (value {:?})", text.unwrap_or("")),
-                )
-            };
-            let t = text.ok_or_else(|| bad("missing"))?;
-            let n = || number::<u64>(t).ok_or_else(|| bad("expected a decimal number"));
-            match c.item {
-                ResultItem::Const(k) if t != k => return Err(bad(&format!("expected {k:?}"))),
-                ResultItem::Count => totals.count = n()?,
-                ResultItem::Total => {
-                    totals.amount_fen = number(t).ok_or_else(|| bad("expected a decimal number"))?
-                }
-                ResultItem::Accepted => totals.accepted = n()?,
-                ResultItem::Rejected => totals.rejected = n()?,
-                _ => {}
-            }
-        }
-        Ok(totals)
-    }
-
-    fn read_entry(&mut self) -> Result<ResultEntry> {
-        self.entries += 1;
-        let at = self.at(Some(self.entries));
-        let want = lines::record_len(self.layout.detail);
-        if self.buf.len() != want {
-            self.tally.add_failed(None);
-            return Err(Error::Field {
-                at,
-                field: "record length",
-                value: String::new(),
-                reason: format!("line is {} bytes, expected {want}", self.buf.len()),
-            });
-        }
-        let mut cells = Vec::with_capacity(self.layout.detail.len());
-        let mut broken = None;
-        for c in self.layout.detail {
-            let text = match lines::text_of(&self.buf, c) {
-                Ok(t) => t,
-                Err(why) => {
-                    let raw = self
-                        .buf
-                        .get(c.offset..c.offset + c.width)
-                        .unwrap_or_default();
-                    broken.get_or_insert_with(|| {
-                        Error::bad_field(at.clone(), c.name, &String::from_utf8_lossy(raw), why)
-                    });
-                    None
-                }
-            };
-            cells.push(Cell {
-                item: c.item,
-                name: c.name,
-                optional: c.optional,
-                text,
-            });
-        }
-        let parsed = match broken {
-            Some(e) => Err(e),
-            None => parse_entry(&cells, self.tables, self.layout.city_space, true, &at),
-        };
-        match &parsed {
-            Ok(e) => self.tally.add(e),
-            Err(_) => self.tally.add_failed(amount_of(&cells)),
-        }
-        parsed
-    }
-}
-
-impl<R: BufRead> Iterator for FixedResultReader<'_, R> {
-    type Item = Result<ResultEntry>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        let limit = limit(self.layout);
-        loop {
-            let read = stream::read_line(&mut self.input, &mut self.buf, limit);
-            self.line += 1;
-            let line = match read {
-                Err(e) => {
-                    let at = self.at(None);
-                    return self.fail(stream::input_error(at, &e));
-                }
-                Ok(l) => l,
-            };
-            if line == Line::Eof {
-                self.line -= 1;
-                self.done = true;
-                return match self.trailer.take() {
-                    None => {
-                        let at = self.at(None);
-                        self.fail(Error::envelope(
-                            at,
-                            "trailer",
-                            "the file ends without a trailer line",
-                        ))
-                    }
-                    Some((totals, at)) => {
-                        match self.tally.check(&totals, &at, self.trailer_names()) {
-                            Ok(()) => {
-                                self.checked = Some(totals);
-                                None
-                            }
-                            Err(e) => self.fail(e),
-                        }
-                    }
-                };
-            }
-            if self.trailer.is_some() {
-                if self.buf.iter().all(|b| b.is_ascii_whitespace()) {
-                    continue;
-                }
-                let at = self.at(None);
-                return self.fail(Error::envelope(
-                    at,
-                    "trailer",
-                    "data after the trailer line",
-                ));
-            }
-            if line == Line::TooLong {
-                self.entries += 1;
-                self.tally.add_failed(None);
-                let at = self.at(Some(self.entries));
-                return Some(Err(Error::Field {
-                    at,
-                    field: "record length",
-                    value: String::new(),
-                    reason: format!("line longer than {} bytes", limit - 2),
-                }));
-            }
-            match self.buf.first() {
-                None => continue,
-                Some(b'R') => return Some(self.read_entry()),
-                Some(b'T') => match self.read_trailer() {
-                    Ok(totals) => {
-                        let at = self.at(None);
-                        self.trailer = Some((totals, at));
-                    }
-                    Err(e) => return self.fail(e),
-                },
-                Some(b'H') => {
-                    let at = self.at(None);
-                    return self.fail(Error::envelope(at, "header", "a second header line"));
-                }
-                Some(_) => {
-                    self.entries += 1;
-                    self.tally.add_failed(None);
-                    let at = self.at(Some(self.entries));
-                    let head = String::from_utf8_lossy(&self.buf[..1]).into_owned();
-                    return Some(Err(Error::bad_field(
-                        at,
-                        "record type",
-                        &head,
-                        "expected R (result), H or T",
-                    )));
-                }
-            }
-        }
-    }
+    (cells, broken)
 }
 
 impl<R: BufRead> ResultStream for FixedResultReader<'_, R> {
@@ -716,12 +381,14 @@ impl<R: BufRead> ResultStream for FixedResultReader<'_, R> {
     }
 
     fn totals(&self) -> Option<&ResultTotals> {
-        self.checked.as_ref()
+        self.trailer
+            .as_ref()
+            .filter(|_| self.checked)
+            .map(|(t, _)| t)
     }
 
     fn finish(&mut self) -> Result<ResultTotals> {
-        while self.next().is_some() {}
-        finish_with(&self.fatal, self.checked, &self.file)
+        self.end()
     }
 }
 

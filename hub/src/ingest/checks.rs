@@ -16,7 +16,6 @@
 //! before the blacklist, so that a forged record is reported as forged.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::Arc;
 
 use adapters::{Action, Entry};
@@ -30,91 +29,9 @@ use super::keys::IssuerKeys;
 use crate::settings::HubSettings;
 use crate::store::TacStatus;
 
-/// A reason code: `F..` rejects a whole file, `R..` one record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-pub enum Code {
-    /// Unreadable or malformed envelope.
-    F01,
-    /// The trailer's count or total disagrees with the records.
-    F02,
-    /// The file's sender is not the participant of the uploader's certificate.
-    F03,
-    /// A sequence number already used by that sender with different content.
-    F04,
-    /// A missing or wrong file seal.
-    F05,
-    /// No route for the card's issuer.
-    R01,
-    /// The TAC does not verify.
-    R02,
-    /// A duplicate of a record already accepted.
-    R03,
-    /// The card was blacklisted at the transaction's time.
-    R04,
-    /// The amount is out of range for the scheme.
-    R05,
-    /// The transaction time is outside the acceptance window.
-    R06,
-    /// A malformed field.
-    R07,
-}
-
-impl Code {
-    /// Every code, in order.
-    pub const ALL: [Code; 12] = [
-        Code::F01,
-        Code::F02,
-        Code::F03,
-        Code::F04,
-        Code::F05,
-        Code::R01,
-        Code::R02,
-        Code::R03,
-        Code::R04,
-        Code::R05,
-        Code::R06,
-        Code::R07,
-    ];
-
-    /// `F01`, …
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Code::F01 => "F01",
-            Code::F02 => "F02",
-            Code::F03 => "F03",
-            Code::F04 => "F04",
-            Code::F05 => "F05",
-            Code::R01 => "R01",
-            Code::R02 => "R02",
-            Code::R03 => "R03",
-            Code::R04 => "R04",
-            Code::R05 => "R05",
-            Code::R06 => "R06",
-            Code::R07 => "R07",
-        }
-    }
-
-    /// Whether the code rejects the whole file.
-    pub fn is_file_level(self) -> bool {
-        self.as_str().starts_with('F')
-    }
-
-    /// The code of an adapter error.
-    pub fn of_adapter(c: adapters::ReasonCode) -> Code {
-        match c {
-            adapters::ReasonCode::F01 => Code::F01,
-            adapters::ReasonCode::F02 => Code::F02,
-            adapters::ReasonCode::R05 => Code::R05,
-            adapters::ReasonCode::R07 => Code::R07,
-        }
-    }
-}
-
-impl fmt::Display for Code {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// A reason code: `F..` rejects a whole file, `R..` one record. The workspace's one reason-code
+/// type, shared with the adapters' errors ([`adapters::Error::reason_code`]).
+pub use adapters::ReasonCode as Code;
 
 /// Why a record (or a file) is rejected.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,7 +60,7 @@ impl Rejection {
     /// The rejection an adapter error stands for (its reason code, field and message).
     pub fn of_adapter(e: &adapters::Error) -> Rejection {
         Rejection {
-            code: e.reason_code().map(Code::of_adapter).unwrap_or(Code::F01),
+            code: e.reason_code().unwrap_or(Code::F01),
             field: e.field().map(str::to_string),
             reason: e.to_string(),
             record: e.record(),

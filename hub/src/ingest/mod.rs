@@ -28,7 +28,6 @@ pub mod keys;
 pub mod outputs;
 mod pipeline;
 
-use std::io::Read;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -514,27 +513,21 @@ enum Detected {
 }
 
 fn detect(path: &std::path::Path) -> Result<Result<Detected, Rejection>, IngestError> {
-    let mut f = std::fs::File::open(path)
+    let f = std::fs::File::open(path)
         .map_err(|e| IngestError::Io(format!("{}: {e}", path.display())))?;
-    let mut first = vec![0u8; 4096];
-    let mut n = 0;
-    while n < first.len() {
-        match f.read(&mut first[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) => return Err(IngestError::Io(format!("{}: {e}", path.display()))),
-        }
-    }
-    if adapters::detect_result(&first[..n]).is_some() {
-        return Ok(Ok(Detected::Results));
-    }
-    Ok(adapters::detect(&first[..n]).map(Detected::Data).map_err(|e| {
-        Rejection::new(
+    let head =
+        adapters::read_head(f).map_err(|e| IngestError::Io(format!("{}: {e}", path.display())))?;
+    match adapters::identify(&head) {
+        Ok(f) if f.kind() == adapters::FileKind::Result => Ok(Ok(Detected::Results)),
+        Ok(f) => Ok(Ok(Detected::Data(f))),
+        Err(e) => Ok(Err(Rejection::new(
             Code::F01,
             Some("format"),
-            format!("{e}: expected hutong-xml, local-csv, mohurd, mot, pboc or one of their blacklist formats"),
-        )
-    }))
+            format!(
+                "{e}: expected hutong-xml, local-csv, mohurd, mot, pboc or one of their blacklist formats"
+            ),
+        ))),
+    }
 }
 
 /// What is known of a file's outcome as ingest goes.

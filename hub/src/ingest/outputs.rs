@@ -23,15 +23,6 @@ use crate::vault::Vault;
 /// Entries per chunk between the database pages and the writing thread.
 const CHUNK: usize = 4096;
 
-/// The usual file-name extension of a format family.
-pub fn extension(format: Format) -> &'static str {
-    match format.family() {
-        Format::HutongXml => "xml",
-        Format::LocalCsv => "csv",
-        _ => "txt",
-    }
-}
-
 /// A file name of at most 255 bytes: `prefix` then as much of `rest` as fits.
 fn file_name(prefix: &str, rest: &str) -> String {
     let mut name = prefix.to_string();
@@ -365,7 +356,7 @@ async fn distribute_blacklist(
                 "BLACKLIST-{}-{}.{}",
                 fr.file_id,
                 fr.sender,
-                extension(format)
+                format.extension()
             ),
             "",
         );

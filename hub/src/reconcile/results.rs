@@ -4,7 +4,7 @@
 //! with [`adapters::open_result`] — and stored per line with the declared totals, in one
 //! transaction with the file's move out of `received`.
 
-use std::io::{BufReader, Read};
+use std::io::BufReader;
 
 use adapters::ReadOptions;
 use adapters::hutong_xml::result::{self, Status};
@@ -34,19 +34,11 @@ pub enum ResultsOutcome {
     },
 }
 
-/// The result family the stored file `stored_path` starts like, if any.
+/// The result family the stored file `stored_path` starts like, if any
+/// ([`adapters::detect_result`] over [`adapters::read_head`]).
 fn result_family(vault: &Vault, stored_path: &str) -> std::io::Result<Option<adapters::Format>> {
-    let mut head = [0u8; 1024];
-    let mut f = std::fs::File::open(vault.path_of(stored_path))?;
-    let mut n = 0;
-    while n < head.len() {
-        let got = f.read(&mut head[n..])?;
-        if got == 0 {
-            break;
-        }
-        n += got;
-    }
-    Ok(adapters::detect_result(&head[..n]))
+    let head = adapters::read_head(std::fs::File::open(vault.path_of(stored_path))?)?;
+    Ok(adapters::detect_result(&head))
 }
 
 struct Parsed {
