@@ -38,8 +38,8 @@ pub use identity::{
 pub use index::{CertKind, CertRecord, CertState};
 pub use pki::{Issued, KeySource, Pki, Validity};
 pub use tls::{
-    ServerTlsFiles, certificates_from_pem, client_config, install_default_provider, provider,
-    server_config,
+    ClientAuth, ServerTlsFiles, certificates_from_pem, client_config, install_default_provider,
+    provider, server_config, server_config_for,
 };
 
 /// Certificates that expire within this many days are flagged by `hutong certs list`.

@@ -57,15 +57,32 @@ impl ServerTlsFiles {
         [&self.ca_cert, &self.crl, &self.cert, &self.key]
     }
 
-    /// Reads the files and builds a server configuration.
+    /// Reads the files and builds the partners' server configuration (a client certificate
+    /// required).
     pub fn load(&self) -> Result<ServerConfig> {
-        server_config(
+        self.load_for(ClientAuth::Required)
+    }
+
+    /// Reads the files and builds a server configuration with client authentication `auth`.
+    pub fn load_for(&self, auth: ClientAuth) -> Result<ServerConfig> {
+        server_config_for(
             read_text(&self.ca_cert)?.as_bytes(),
             read_text(&self.crl)?.as_bytes(),
             read_text(&self.cert)?.as_bytes(),
             read_text(&self.key)?.as_bytes(),
+            auth,
         )
     }
+}
+
+/// Whether a server asks for a client certificate and must get one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// Partners' machines: TLS 1.3 only, a certificate of the CA required.
+    Required,
+    /// People's browsers (the finance console): TLS 1.2 or 1.3, a certificate asked for but
+    /// optional; when presented it is verified like a required one (CA, validity, CRL).
+    Optional,
 }
 
 /// A server configuration: TLS 1.3 only; ALPN h2 and http/1.1; a client certificate is
@@ -75,6 +92,19 @@ pub fn server_config(
     crl_pem: &[u8],
     cert_pem: &[u8],
     key_pem: &[u8],
+) -> Result<ServerConfig> {
+    server_config_for(ca_pem, crl_pem, cert_pem, key_pem, ClientAuth::Required)
+}
+
+/// A server configuration with client authentication `auth` (see [`ClientAuth`]); ALPN h2
+/// and http/1.1; a presented client certificate must chain to `ca_pem`, be within its
+/// validity and not be on `crl_pem`.
+pub fn server_config_for(
+    ca_pem: &[u8],
+    crl_pem: &[u8],
+    cert_pem: &[u8],
+    key_pem: &[u8],
+    auth: ClientAuth,
 ) -> Result<ServerConfig> {
     let provider = provider();
     let roots = Arc::new(root_store(ca_pem, "CA certificate")?);
@@ -89,11 +119,17 @@ pub fn server_config(
     }
     let verifier = WebPkiClientVerifier::builder_with_provider(roots, provider.clone())
         .with_crls(crls)
-        .only_check_end_entity_revocation()
-        .build()?;
+        .only_check_end_entity_revocation();
+    let (verifier, versions): (_, &[&rustls::SupportedProtocolVersion]) = match auth {
+        ClientAuth::Required => (verifier.build()?, &[&rustls::version::TLS13]),
+        ClientAuth::Optional => (
+            verifier.allow_unauthenticated().build()?,
+            rustls::DEFAULT_VERSIONS,
+        ),
+    };
     let (chain, key) = identity(cert_pem, key_pem, "server")?;
     let mut config = ServerConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13])?
+        .with_protocol_versions(versions)?
         .with_client_cert_verifier(verifier)
         .with_single_cert(chain, key)?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];

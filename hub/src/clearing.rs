@@ -13,11 +13,12 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use reconciliation::settlement::{self, Statement};
-use reconciliation::{Clearing, CutOff, FeeSchedule};
+use reconciliation::{Clearing, FeeSchedule};
 use serde::Serialize;
 use tokio::sync::Notify;
 
 use crate::delivery::{DepositError, deposit_outbound};
+use crate::settings::HubSettings;
 use crate::store::clearing::{
     WindowRecord, mark_window_adjustments, mark_window_files, persist_window, unwindowed_before,
     window_adjustments, window_aggregates,
@@ -28,14 +29,12 @@ use crate::vault::Vault;
 /// How clearing is configured.
 #[derive(Debug, Clone)]
 pub struct ClearingSettings {
-    /// The daily cut-off.
-    pub cutoff: CutOff,
+    /// The hub's code (the payee of hub fees), cut-off and local time.
+    pub hub: HubSettings,
     /// The fee schedule.
     pub fees: FeeSchedule,
     /// SHA-256 of the fee schedule's file (recorded with each window), or of nothing.
     pub fees_sha256: String,
-    /// The hub's own participant code (the payee of hub fees).
-    pub hub_code: String,
     /// The settlement account the instructions settle against.
     pub settlement_account: String,
 }
@@ -43,10 +42,9 @@ pub struct ClearingSettings {
 impl Default for ClearingSettings {
     fn default() -> Self {
         ClearingSettings {
-            cutoff: CutOff::default(),
+            hub: HubSettings::default(),
             fees: FeeSchedule::default(),
             fees_sha256: sha256_hex(b""),
-            hub_code: "HUB".into(),
             settlement_account: "HUTONG-SETTLEMENT".into(),
         }
     }
@@ -138,13 +136,13 @@ pub async fn positions(
             clearing,
         });
     }
-    let cutoff_at = Timestamp::from_datetime(settings.cutoff.instant(day));
+    let cutoff_at = Timestamp::from_datetime(settings.hub.cutoff.instant(day));
     let (aggregates, adjustments) = store.provisional_window(cutoff_at).await?;
     let clearing = reconciliation::clear(
         &aggregates,
         &adjustments,
         &settings.fees,
-        &settings.hub_code,
+        &settings.hub.hub_code,
     )
     .map_err(|e| ClearingError::CheckFailed {
         day,
@@ -184,7 +182,7 @@ pub async fn close_window(
             newly_closed: false,
         });
     }
-    let scheduled = settings.cutoff.instant(day);
+    let scheduled = settings.hub.cutoff.instant(day);
     let cutoff_at = if now.datetime() >= scheduled {
         Timestamp::from_datetime(scheduled)
     } else if early {
@@ -212,7 +210,7 @@ pub async fn close_window(
         &sums.aggregates,
         &adjustments,
         &settings.fees,
-        &settings.hub_code,
+        &settings.hub.hub_code,
     )
     .map_err(|e| failed(e.to_string()))?;
     let records = sums.records;
@@ -258,6 +256,7 @@ pub struct Output {
 /// A participant's statement of a closed window.
 pub async fn statement(
     store: &Store,
+    hub: &HubSettings,
     day: NaiveDate,
     participant: &str,
 ) -> Result<Option<Statement>, ClearingError> {
@@ -265,11 +264,7 @@ pub async fn statement(
         return Ok(None);
     };
     let clearing = store.window_figures(day).await?;
-    let created = w
-        .closed_at
-        .datetime()
-        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("offset"))
-        .naive_local();
+    let created = hub.local_time(w.closed_at.datetime());
     Ok(Some(settlement::statement(
         &clearing,
         participant,
@@ -299,8 +294,7 @@ pub async fn produce_outputs(
         });
     };
     let clearing = store.window_figures(day).await?;
-    let local = chrono::FixedOffset::east_opt(8 * 3600).expect("offset");
-    let created = w.closed_at.datetime().with_timezone(&local).naive_local();
+    let created = settings.hub.local_time(w.closed_at.datetime());
     let dir = vault.data_dir().join("settlements").join(day.to_string());
     tokio::fs::create_dir_all(&dir).await.map_err(output_err)?;
     let mut outputs = Vec::new();

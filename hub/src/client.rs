@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 use tokio_util::io::ReaderStream;
 
-use crate::http::{FileInfo, FileResultJson, Receipt};
 use crate::seal::{SEAL_HEADER, SealKey, Sealer, seal_file, seals_match, write_sidecar};
+use crate::wire::{FileInfo, FileResultJson, Receipt};
 
 /// The file in `--out` that remembers which files were fetched.
 pub const FETCHED_STATE_FILE: &str = ".hutong-fetched.json";
@@ -212,10 +212,10 @@ impl HubClient {
         ca_pem: &[u8],
     ) -> Result<HubClient, ClientError> {
         let base =
-            Url::parse(hub).map_err(|e| ClientError::BadInput(format!("--hub {hub}: {e}")))?;
+            Url::parse(hub).map_err(|e| ClientError::BadInput(format!("hub URL {hub}: {e}")))?;
         if base.scheme() != "https" {
             return Err(ClientError::BadInput(format!(
-                "--hub {hub}: expected an https:// URL"
+                "hub URL {hub}: expected an https:// URL"
             )));
         }
         let chain = certs::certificates_from_pem(cert_pem, "--cert")
@@ -267,7 +267,9 @@ impl HubClient {
     fn url(&self, segments: &[&str]) -> Result<Url, ClientError> {
         let mut url = self.base.clone();
         url.path_segments_mut()
-            .map_err(|_| ClientError::BadInput(format!("--hub {}: cannot take a path", self.base)))?
+            .map_err(|_| {
+                ClientError::BadInput(format!("hub URL {}: cannot take a path", self.base))
+            })?
             .pop_if_empty()
             .extend(segments);
         Ok(url)
@@ -310,6 +312,17 @@ impl HubClient {
             .file_name()
             .and_then(|n| n.to_str())
             .ok_or_else(|| ClientError::BadInput(format!("{}: not a file name", path.display())))?;
+        self.upload_as(path, name, seal).await
+    }
+
+    /// Uploads the file at `path` under the name `name`, with a given `Hutong-Seal` header
+    /// value (or none).
+    pub async fn upload_as(
+        &self,
+        path: &Path,
+        name: &str,
+        seal: Option<&str>,
+    ) -> Result<Uploaded, ClientError> {
         let handle = tokio::fs::File::open(path).await.map_err(io(path))?;
         let bytes = handle.metadata().await.map_err(io(path))?.len();
         let started = Instant::now();
@@ -503,7 +516,7 @@ pub async fn fetch_new_sealed(
         if state.fetched.contains(&file.file_id) {
             continue;
         }
-        if crate::http::validate_name(&file.name).is_err() {
+        if crate::wire::validate_name(&file.name).is_err() {
             return Err(ClientError::Transport(format!(
                 "the hub listed an unsafe file name {:?}",
                 file.name

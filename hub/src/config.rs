@@ -13,16 +13,15 @@
 //! settlement_account = "HUTONG-SETTLEMENT"
 //!
 //! reconcile = "/etc/hutong/reconcile.toml"   # rules, dispute deadlines (optional: defaults)
-//! reconcile_at = "06:00"               # daily reconciliation of the previous day
 //! console_listen = "0.0.0.0:8444"      # the finance console (HTTPS; off when absent)
+//! keys = "/etc/hutong/issuer-keys.toml"  # issuer master TAC keys (R02), never logged
 //!
 //! [schedule]                           # see `scheduler`: cut-off, certificate checks, late files
 //! cutoff = "23:00"
 //! utc_offset = "+08:00"
-//! keys = "/etc/hutong/issuer-keys.toml"  # issuer master TAC keys (R02), never logged
+//! reconcile_at = "06:00"               # daily reconciliation of the previous day
 //!
 //! [ingest]
-//! hub_code = "HUB"                      # the hub's code as sender of result files
 //! window_days = 30                      # R06: transactions up to 30 days before the receipt…
 //! ahead_seconds = 0                     # …and none after it
 //! [ingest.limits.mot]                   # R05 per scheme (default 100000 fen each)
@@ -39,17 +38,20 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::app::{AppSettings, DEFAULT_LISTEN, DEFAULT_MAX_FILE_BYTES, StoreChoice};
+use crate::clearing::ClearingSettings;
 use crate::delivery::DeliveryConfig;
-
-/// The default listening address.
-pub const DEFAULT_LISTEN: &str = "0.0.0.0:8443";
-
-/// The default upload limit: 16 GiB.
-pub const DEFAULT_MAX_FILE_BYTES: u64 = 16 << 30;
+use crate::ingest::IngestConfig;
+use crate::ingest::keys::IssuerKeys;
+use crate::reconcile::ReconcileSettings;
+use crate::scheduler::{parse_local_time, parse_offset};
+use crate::settings::HubSettings;
+use crate::store::DbTarget;
 
 /// The configuration file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -80,7 +82,8 @@ pub struct ServeFile {
     /// Reconciliation rules, dispute deadlines and `[reconcile]` settings (a TOML file; see
     /// `crate::reconcile::ReconcileSettings`).
     pub reconcile: Option<PathBuf>,
-    /// Local time of the daily reconciliation of the previous day, `HH:MM` (default 06:00).
+    /// Local time of the daily reconciliation of the previous day, `HH:MM` (default 06:00);
+    /// kept for older files, `[schedule] reconcile_at` is its home.
     pub reconcile_at: Option<String>,
     /// Address of the finance console's HTTPS listener (off when absent).
     pub console_listen: Option<SocketAddr>,
@@ -95,7 +98,8 @@ pub struct ServeFile {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IngestFile {
-    /// The hub's participant code as the sender of result files (default `HUB`).
+    /// The hub's participant code as the sender of result files; kept for older files, the
+    /// top-level `hub_code` is its home (both given: they must agree).
     pub hub_code: Option<String>,
     /// Acceptance window: days back from the receipt (default 30).
     pub window_days: Option<u32>,
@@ -117,35 +121,23 @@ pub struct LimitFile {
 }
 
 impl IngestFile {
-    /// The ingest configuration, defaults filled in (no keys: the caller loads them).
-    pub fn to_config(&self) -> Result<crate::ingest::IngestConfig, String> {
-        let mut c = crate::ingest::IngestConfig::default();
-        if let Some(code) = &self.hub_code {
-            c.hub_code = certs::ParticipantCode::new(code)
-                .map_err(|e| format!("[ingest] hub_code: {e}"))?
-                .as_str()
-                .to_string();
-        }
-        if let Some(d) = self.window_days {
-            c.window.back_days = d;
-        }
-        if let Some(s) = self.ahead_seconds {
-            c.window.ahead_seconds = s;
-        }
+    /// The amount limits per scheme (`R05`), defaults filled in.
+    pub fn limits(&self) -> Result<crate::ingest::checks::AmountLimits, String> {
+        let mut limits = crate::ingest::checks::AmountLimits::default();
         for (scheme, l) in &self.limits {
             let s: card_standards::Scheme = scheme.parse().map_err(|_| {
                 format!("[ingest.limits.{scheme}]: expected local, mohurd, mot or pboc")
             })?;
-            let mut limit = c.limits.of(s);
+            let mut limit = limits.of(s);
             if let Some(v) = l.max_debit_fen {
                 limit.max_debit_fen = v;
             }
             if let Some(v) = l.max_load_fen {
                 limit.max_load_fen = v;
             }
-            c.limits.set(s, limit);
+            limits.set(s, limit);
         }
-        Ok(c)
+        Ok(limits)
     }
 }
 
@@ -185,6 +177,118 @@ impl ServeFile {
     pub fn load(path: &Path) -> Result<ServeFile, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// The hub's settings, read once: `hub_code` (or `[ingest] hub_code`; when both are given
+    /// they must agree), the `[schedule]` cut-off and UTC offset, and the `[ingest]`
+    /// acceptance window.
+    pub fn hub_settings(&self) -> Result<HubSettings, String> {
+        let mut hub = HubSettings::default();
+        let code = match (&self.hub_code, &self.ingest.hub_code) {
+            (Some(a), Some(b)) if a != b => {
+                return Err(format!(
+                    "hub_code = {a:?} and [ingest] hub_code = {b:?} disagree: give one"
+                ));
+            }
+            (Some(c), _) | (None, Some(c)) => Some(c),
+            (None, None) => None,
+        };
+        if let Some(code) = code {
+            hub.hub_code = certs::ParticipantCode::new(code)
+                .map_err(|e| format!("hub_code: {e}"))?
+                .as_str()
+                .to_string();
+        }
+        let time = parse_local_time("cutoff", &self.schedule.cutoff).map_err(|e| e.to_string())?;
+        let offset = parse_offset(&self.schedule.utc_offset).map_err(|e| e.to_string())?;
+        hub.cutoff = reconciliation::CutOff { time, offset };
+        if let Some(d) = self.ingest.window_days {
+            hub.acceptance.back_days = d;
+        }
+        if let Some(s) = self.ingest.ahead_seconds {
+            hub.acceptance.ahead_seconds = s;
+        }
+        Ok(hub)
+    }
+
+    /// Clearing's settings: the hub's, the settlement account, and the fee schedule of `fees`
+    /// (a command-line path) or of the file's `fees`.
+    pub fn clearing_settings(&self, fees: Option<&Path>) -> Result<ClearingSettings, String> {
+        let mut s = ClearingSettings {
+            hub: self.hub_settings()?,
+            ..ClearingSettings::default()
+        };
+        if let Some(account) = &self.settlement_account {
+            s.settlement_account = account.clone();
+        }
+        if let Some(path) = fees.or(self.fees.as_deref()) {
+            s = s.with_fees_file(path).map_err(|e| format!("fees: {e}"))?;
+        }
+        Ok(s)
+    }
+
+    /// Reconciliation's settings: the hub's, and the rules and deadlines of `rules` (a
+    /// command-line path) or of the file's `reconcile`.
+    pub fn reconcile_settings(&self, rules: Option<&Path>) -> Result<ReconcileSettings, String> {
+        let mut s = ReconcileSettings {
+            hub: self.hub_settings()?,
+            ..ReconcileSettings::default()
+        };
+        if let Some(path) = rules.or(self.reconcile.as_deref()) {
+            s = s.with_file(path).map_err(|e| format!("reconcile: {e}"))?;
+        }
+        Ok(s)
+    }
+
+    /// Ingest's configuration: the hub's settings, the `[ingest]` limits, and the issuer keys
+    /// of `keys` (a command-line path) or of the file's `keys`.
+    pub fn ingest_config(&self, keys: Option<&Path>) -> Result<IngestConfig, String> {
+        let mut config = IngestConfig {
+            hub: self.hub_settings()?,
+            limits: self.ingest.limits()?,
+            ..IngestConfig::default()
+        };
+        if let Some(path) = keys.or(self.keys.as_deref()) {
+            config.keys = Arc::new(IssuerKeys::load(path).map_err(|e| e.to_string())?);
+            tracing::info!(issuers = config.keys.len(), "issuer keys loaded");
+        }
+        Ok(config)
+    }
+
+    /// The application's settings: every key of the file, defaults for the rest, on the
+    /// database `target`. Needs `data_dir` and `pki`.
+    pub fn app_settings(&self, target: DbTarget) -> Result<AppSettings, String> {
+        let data_dir = self
+            .data_dir
+            .clone()
+            .ok_or("give --data-dir DIR (or data_dir in --config)")?;
+        let pki = self
+            .pki
+            .clone()
+            .ok_or("give --pki DIR (or pki in --config)")?;
+        let mut schedule = self.schedule.clone();
+        if schedule.reconcile_at.is_none() {
+            schedule.reconcile_at = self.reconcile_at.clone();
+        }
+        parse_local_time(
+            "reconcile_at",
+            schedule.reconcile_at.as_deref().unwrap_or("06:00"),
+        )
+        .map_err(|e| e.to_string())?;
+        let mut settings = AppSettings::new(StoreChoice::Target(target), data_dir, pki);
+        settings.listen = match self.listen {
+            Some(addr) => addr,
+            None => DEFAULT_LISTEN.parse().map_err(|e| format!("listen: {e}"))?,
+        };
+        settings.console_listen = self.console_listen;
+        settings.max_file_bytes = self.max_file_bytes.unwrap_or(DEFAULT_MAX_FILE_BYTES);
+        settings.hub = self.hub_settings()?;
+        settings.clearing = self.clearing_settings(None)?;
+        settings.reconcile = self.reconcile_settings(None)?;
+        settings.ingest = self.ingest_config(None)?;
+        settings.delivery = self.delivery.to_config();
+        settings.schedule = schedule;
+        Ok(settings)
     }
 }
 

@@ -4,7 +4,8 @@
 //! [`deposit_outbound`] stores the content, records the file (`out`, status `ready`) and, in
 //! the same transaction, queues one delivery per (file, destination) in the outbox table. The
 //! [`Deliverer`] claims due deliveries, `PUT`s the file to `ENDPOINT/v1/files/NAME` over mutual
-//! TLS (reqwest with rustls: the hub's client certificate, trusting the partner's CA), and
+//! TLS through the same [`HubClient`] partners use (the hub's client certificate, trusting the
+//! partner's CA), and
 //! records the partner's receipt; a failure is retried with exponential backoff until the last
 //! attempt. See `crate::store` (deliveries) for why this pushes each file to each destination
 //! at most once, restarts included.
@@ -14,14 +15,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Notify;
-use tokio_util::io::ReaderStream;
 
-use crate::http::{Receipt, validate_name};
+use crate::client::{ClientError, HubClient};
 use crate::store::{
     Delivery, Direction, FileRecord, FileStatus, NewFile, Store, StoreError, Timestamp,
     enqueue_delivery, insert_file, set_file_seal,
 };
 use crate::vault::{Vault, VaultError};
+use crate::wire::validate_name;
 
 /// Errors of depositing an outbound file.
 #[derive(Debug, thiserror::Error)]
@@ -271,53 +272,76 @@ impl Deliverer {
             (Some(c), Some(k)) => (read(Path::new(c))?, read(Path::new(k))?),
             _ => (read(&self.hub_tls.cert)?, read(&self.hub_tls.key)?),
         };
-        let tls = certs::client_config(&ca, Some((&cert, &key))).map_err(|e| e.to_string())?;
-        let client = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .connect_timeout(Duration::from_secs(15))
-            .build()
-            .map_err(|e| e.to_string())?;
-        let mut url = reqwest::Url::parse(&delivery.endpoint)
+        let client = HubClient::new(&delivery.endpoint, &cert, &key, &ca)
             .map_err(|e| format!("endpoint {}: {e}", delivery.endpoint))?;
-        url.path_segments_mut()
-            .map_err(|_| format!("endpoint {} cannot take a path", delivery.endpoint))?
-            .pop_if_empty()
-            .extend(["v1", "files", file.name.as_str()]);
-        let path = self.vault.path_of(&file.stored_path);
-        let handle = tokio::fs::File::open(&path)
-            .await
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        let body = reqwest::Body::wrap_stream(ReaderStream::with_capacity(handle, 256 * 1024));
-        let seal = crate::http::seal_for(&self.store, &self.vault, &file, &delivery.destination)
+        let seal = seal_for(&self.store, &self.vault, &file, &delivery.destination)
             .await
             .map_err(|e| e.to_string())?;
-        let mut request = client
-            .put(url)
-            .header(reqwest::header::CONTENT_LENGTH, file.bytes);
-        if let Some(seal) = seal {
-            request = request.header(crate::seal::SEAL_HEADER, seal);
-        }
-        let response = request
-            .body(body)
-            .send()
+        let path = self.vault.path_of(&file.stored_path);
+        let uploaded = client
+            .upload_as(&path, &file.name, seal.as_deref())
             .await
-            .map_err(|e| crate::client::describe_transport_error(&e))?;
-        let status = response.status();
-        let text = response.text().await.map_err(|e| e.to_string())?;
-        if !status.is_success() {
-            return Err(format!(
-                "HTTP {status}: {}",
-                text.chars().take(300).collect::<String>()
-            ));
-        }
-        let receipt: Receipt = serde_json::from_str(&text)
-            .map_err(|e| format!("the partner's receipt is not valid: {e}"))?;
+            .map_err(|e| match e {
+                ClientError::Http { status, message } => format!(
+                    "HTTP {status}: {}",
+                    message.chars().take(300).collect::<String>()
+                ),
+                other => other.to_string(),
+            })?;
+        let receipt = uploaded.receipt;
         if receipt.sha256 != file.sha256 {
             return Err(format!(
                 "the partner's receipt has digest {} but the file is {}",
                 receipt.sha256, file.sha256
             ));
         }
-        Ok(text)
+        serde_json::to_string(&receipt).map_err(|e| e.to_string())
     }
+}
+
+/// Why the seal of a file could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum SealError {
+    /// Reading the participant's key.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Reading the file to seal it.
+    #[error("sealing {path}: {reason}")]
+    Read {
+        /// The stored file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The `Hutong-Seal` of `file` for `participant` (sent with a download and with a push):
+/// `None` when the participant has no seal key; the seal made at deposit when it was made
+/// with the participant's current key; else computed now (reading the file once).
+pub async fn seal_for(
+    store: &Store,
+    vault: &Vault,
+    file: &FileRecord,
+    participant: &str,
+) -> Result<Option<String>, SealError> {
+    let Some(key) = store.seal_key(participant).await? else {
+        return Ok(None);
+    };
+    if file.direction == Direction::Out
+        && let (Some(seal), Some(kcv)) = (&file.seal, &file.seal_kcv)
+        && *kcv == key.check_value()
+    {
+        return Ok(Some(seal.clone()));
+    }
+    let path = vault.path_of(&file.stored_path);
+    let failed = |path: &Path, reason: String| SealError::Read {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let p = path.clone();
+    tokio::task::spawn_blocking(move || crate::seal::seal_file(&key, &p))
+        .await
+        .map_err(|e| failed(&path, e.to_string()))?
+        .map(Some)
+        .map_err(|e| failed(&path, e.to_string()))
 }

@@ -23,7 +23,6 @@ use reconciliation::dispute::{
 };
 use serde::Serialize;
 
-use crate::reconcile::ReconcileError;
 use crate::store::clearing::{NewAdjustment, insert_adjustment};
 use crate::store::disputes::{
     EvidenceFile, StoredCase, insert_case, load_case_for_update, naive, save_case,
@@ -88,16 +87,6 @@ pub enum CaseError {
     /// Storage.
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-impl From<CaseError> for ReconcileError {
-    fn from(e: CaseError) -> ReconcileError {
-        match e {
-            CaseError::Store(s) => ReconcileError::Store(s),
-            CaseError::NotFound(id) => ReconcileError::NotFound(format!("dispute case {id}")),
-            other => ReconcileError::BadInput(other.to_string()),
-        }
-    }
 }
 
 /// Opens a case for discrepancy `discrepancy_id` inside `tx` (the resolution rules call this):

@@ -21,6 +21,7 @@ use tokio::sync::Notify;
 
 use crate::clearing::{ClearingError, Output};
 use crate::delivery::deposit_outbound;
+use crate::settings::HubSettings;
 use crate::store::{Db, ParticipantScheme, Store, StoreError};
 use crate::vault::Vault;
 
@@ -195,12 +196,13 @@ fn write_package(
 }
 
 /// Writes and deposits the outbound package of every issuer-side participant for a closed
-/// window (see the module docs). `hub` is the sender named in the headers.
+/// window (see the module docs). `hub.hub_code` is the sender named in the headers (and gets
+/// no package); the files' creation time is the window's close in the hub's local time.
 pub async fn produce_packages(
     store: &Store,
     vault: &Vault,
     day: NaiveDate,
-    hub: &str,
+    hub: &HubSettings,
     outbox: Option<&Notify>,
 ) -> Result<Vec<Output>, ClearingError> {
     let Some(w) = store.closed_window(day).await? else {
@@ -209,8 +211,7 @@ pub async fn produce_packages(
             reason: "the window is not closed".into(),
         });
     };
-    let local = chrono::FixedOffset::east_opt(8 * 3600).expect("offset");
-    let created = w.closed_at.datetime().with_timezone(&local).naive_local();
+    let created = hub.local_time(w.closed_at.datetime());
     let seq =
         u64::try_from(day.format("%Y%m%d").to_string().parse::<i64>().unwrap_or(0)).unwrap_or(0);
     let dir = vault.data_dir().join("settlements").join(day.to_string());
@@ -224,7 +225,7 @@ pub async fn produce_packages(
     let mut outputs = Vec::new();
     for p in store.participants().await? {
         let code = p.code.to_string();
-        if code == hub || store.window_output(day, "outbound", &code).await? {
+        if code == hub.hub_code || store.window_output(day, "outbound", &code).await? {
             continue;
         }
         let format = format_of(p.scheme);
@@ -251,7 +252,7 @@ pub async fn produce_packages(
         let name = format!("OUT_{day}_{code}.{}", extension(format));
         let path = dir.join(&name);
         let meta = FileMeta {
-            sender: hub.to_string(),
+            sender: hub.hub_code.clone(),
             receiver: Some(code.clone()),
             seq,
             created,

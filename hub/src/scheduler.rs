@@ -3,9 +3,15 @@
 //!
 //! | job | when | what |
 //! |---|---|---|
-//! | `close-window` | the daily cut-off (default 23:00) | close the day's settlement window, clear, write settlement files and outbound files |
+//! | `close-window` | the daily cut-off (default 23:00) | [`close_due_days`]: close today's window and any missed day, through [`crate::day::close_day`] (clear, settlement files, outbound packages, settled discrepancies) |
+//! | `results-intake` | every minute | store partners' result files that arrived ([`crate::reconcile::ingest_pending_results`]) |
+//! | `dispute-deadlines` | every 15 minutes | default outcomes of cases whose deadline passed ([`crate::disputes::expire_due`]), then [`crate::reconcile::close_settled`] |
+//! | `reconcile` | daily at `reconcile_at` (default 06:00) | [`reconcile_previous_day`]: reconcile yesterday if its window is closed |
 //! | `cert-expiry` | daily (default 09:00) | warn about participant and server certificates that expire within `cert_warn_days` |
 //! | `late-files` | at each `[[schedule.expect]]` time | warn when a participant has sent no file since the last cut-off |
+//!
+//! This is the hub's one scheduler: every timed job is started here, at local times of the
+//! hub's UTC offset ([`crate::settings::HubSettings`]).
 //!
 //! Every job takes a job lock first ([`Store::try_job_lock`]): with several `hutong serve`
 //! replicas on one PostgreSQL, only one runs it (an advisory lock), the others skip. Jobs are
@@ -18,6 +24,7 @@
 //! utc_offset = "+08:00"     # Asia/Shanghai (no daylight saving)
 //! cert_check = "09:00"
 //! cert_warn_days = 30
+//! reconcile_at = "06:00"    # daily reconciliation of the previous day
 //!
 //! [[schedule.expect]]       # a participant expected to send a file every day…
 //! participant = "MOT"
@@ -26,13 +33,19 @@
 
 use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, FixedOffset, NaiveTime, Timelike, Utc};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime, Timelike, Utc};
 use serde::Deserialize;
+use tokio::sync::Notify;
 use tokio_cron_scheduler::{Job, JobScheduler};
 
+use crate::clearing::ClearingSettings;
+use crate::reconcile::ReconcileSettings;
+use crate::settings::HubSettings;
 use crate::store::{NewAuditEntry, Store, StoreError, Timestamp};
+use crate::vault::Vault;
 
 /// The `[schedule]` table.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -46,6 +59,8 @@ pub struct ScheduleConfig {
     pub cert_check: String,
     /// Warn about certificates that expire within this many days.
     pub cert_warn_days: i64,
+    /// Local time of the daily reconciliation of the previous day, `HH:MM` (default 06:00).
+    pub reconcile_at: Option<String>,
     /// Participants expected to send a file every day, and by when.
     pub expect: Vec<ExpectedFile>,
 }
@@ -57,6 +72,7 @@ impl Default for ScheduleConfig {
             utc_offset: "+08:00".into(),
             cert_check: "09:00".into(),
             cert_warn_days: 30,
+            reconcile_at: None,
             expect: Vec::new(),
         }
     }
@@ -121,13 +137,101 @@ pub fn parse_offset(value: &str) -> Result<FixedOffset, SchedulerError> {
         })
 }
 
-/// What jobs work with.
+/// What jobs work with: the storage, and the settings of the parts whose work they run.
 #[derive(Debug, Clone)]
 pub struct JobContext {
     /// The database.
     pub store: Store,
+    /// The data directory's file store.
+    pub vault: Vault,
     /// The PKI directory, for certificate checks.
     pub pki: Option<PathBuf>,
+    /// Clearing (the hub's code, cut-off and local time among them).
+    pub clearing: Arc<ClearingSettings>,
+    /// Reconciliation and dispute deadlines.
+    pub reconcile: Arc<ReconcileSettings>,
+    /// Woken when a job deposits a file for delivery.
+    pub outbox: Option<Arc<Notify>>,
+}
+
+impl JobContext {
+    /// A context with default settings, no PKI and no delivery wake-up.
+    pub fn new(store: Store, vault: Vault) -> JobContext {
+        JobContext {
+            store,
+            vault,
+            pki: None,
+            clearing: Arc::new(ClearingSettings::default()),
+            reconcile: Arc::new(ReconcileSettings::default()),
+            outbox: None,
+        }
+    }
+
+    fn hub(&self) -> &HubSettings {
+        &self.clearing.hub
+    }
+}
+
+fn job_err(e: impl std::fmt::Display) -> SchedulerError {
+    SchedulerError::Job(e.to_string())
+}
+
+/// The cut-off job's work: closes today's window (and every earlier day missed while the hub
+/// was down, up to a week back) through [`crate::day::close_day`]. Returns the days closed.
+pub async fn close_due_days(
+    ctx: &JobContext,
+    now: Timestamp,
+) -> Result<Vec<NaiveDate>, SchedulerError> {
+    let today = ctx.hub().local_date(now.datetime());
+    let last = ctx.store.closed_days(1).await?.first().copied();
+    let mut day = match last {
+        Some(d) => (d + Duration::days(1)).max(today - Duration::days(7)),
+        None => today,
+    };
+    let mut closed = Vec::new();
+    while day <= today {
+        // The job fires at the cut-off; a few milliseconds early is still the cut-off.
+        let early = day == today;
+        let outbox = ctx.outbox.as_deref();
+        crate::day::close_day(
+            &ctx.store,
+            &ctx.vault,
+            &ctx.clearing,
+            day,
+            now,
+            early,
+            outbox,
+        )
+        .await
+        .map_err(job_err)?;
+        closed.push(day);
+        day += Duration::days(1);
+    }
+    Ok(closed)
+}
+
+/// The daily reconciliation's work: reconciles yesterday (local time) when its window is
+/// closed; `None` when it is not.
+pub async fn reconcile_previous_day(
+    ctx: &JobContext,
+    now: Timestamp,
+) -> Result<Option<(NaiveDate, crate::reconcile::ReconcileSummary)>, SchedulerError> {
+    let yesterday = ctx.hub().local_date(now.datetime()) - Duration::days(1);
+    if ctx.store.closed_window(yesterday).await?.is_none() {
+        return Ok(None);
+    }
+    let outbox = ctx.outbox.as_deref();
+    crate::reconcile::reconcile_day(
+        &ctx.store,
+        &ctx.vault,
+        &ctx.reconcile,
+        yesterday,
+        now,
+        outbox,
+    )
+    .await
+    .map(|done| Some((yesterday, done)))
+    .map_err(job_err)
 }
 
 /// Runs `job` under the job lock `name`; skips (returns `None`) when another replica holds it.
@@ -261,68 +365,143 @@ impl std::fmt::Debug for Scheduler {
     }
 }
 
-/// A job body: what runs at the job's time.
-pub type JobBody =
-    Arc<dyn Fn(JobContext) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+/// What a job does, given its context; `Some(text)` is logged as what it did.
+type JobWork = Arc<
+    dyn Fn(
+            JobContext,
+        ) -> Pin<Box<dyn Future<Output = Result<Option<String>, SchedulerError>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// Wraps `work` as a job: under the job lock `name`, its outcome logged.
+fn locked(name: String, work: JobWork) -> JobWork {
+    Arc::new(move |ctx: JobContext| {
+        let (name, work) = (name.clone(), work.clone());
+        Box::pin(async move {
+            let store = ctx.store.clone();
+            match run_locked(&store, &name, work(ctx)).await {
+                Ok(Some(Some(done))) => tracing::info!(job = %name, "{done}"),
+                Ok(_) => {}
+                Err(e) => tracing::error!(job = %name, "{e}"),
+            }
+            Ok(None)
+        })
+    })
+}
 
 impl Scheduler {
-    /// Starts the jobs of `config`. `close_window` is the cut-off job's body (it closes and
-    /// clears the day whose cut-off it is).
+    /// Starts every timed job of the hub (see the module docs) at local times of the hub's
+    /// offset (`ctx.clearing.hub`); `config` gives the times of the daily checks.
     pub async fn start(
         ctx: JobContext,
         config: &ScheduleConfig,
-        close_window: JobBody,
     ) -> Result<Scheduler, SchedulerError> {
-        let offset = parse_offset(&config.utc_offset)?;
-        let cutoff = parse_local_time("cutoff", &config.cutoff)?;
+        let offset = ctx.hub().offset();
+        let cutoff = ctx.hub().cutoff.time;
         let cert_check = parse_local_time("cert_check", &config.cert_check)?;
+        let reconcile_at = parse_local_time(
+            "reconcile_at",
+            config.reconcile_at.as_deref().unwrap_or("06:00"),
+        )?;
         let inner = JobScheduler::new().await?;
-
-        let add = |schedule: String, body: JobBody| {
+        let add = |schedule: String, name: &str, work: JobWork| {
             let ctx = ctx.clone();
+            let body = locked(name.to_string(), work);
             Job::new_async_tz(schedule, offset, move |_id, _sched| {
-                let ctx = ctx.clone();
-                let body = body.clone();
-                Box::pin(async move { body(ctx).await })
+                let (ctx, body) = (ctx.clone(), body.clone());
+                Box::pin(async move {
+                    let _ = body(ctx).await;
+                })
             })
         };
 
-        inner.add(add(cron_at(cutoff), close_window)?).await?;
-
-        let days = config.cert_warn_days;
-        let certs: JobBody = Arc::new(move |ctx: JobContext| {
+        let close: JobWork = Arc::new(|ctx: JobContext| {
             Box::pin(async move {
-                let store = ctx.store.clone();
-                if let Err(e) = run_locked(
-                    &store,
-                    "cert-expiry",
-                    check_certificates(&ctx, Utc::now(), days),
-                )
-                .await
-                {
-                    tracing::error!("cert-expiry job: {e}");
-                }
+                let days = close_due_days(&ctx, Timestamp::now()).await?;
+                Ok((!days.is_empty()).then(|| format!("closed {days:?}")))
             })
         });
-        inner.add(add(cron_at(cert_check), certs)?).await?;
+        inner
+            .add(add(cron_at(cutoff), "close-window", close)?)
+            .await?;
+
+        let intake: JobWork = Arc::new(|ctx: JobContext| {
+            Box::pin(async move {
+                let done = crate::reconcile::ingest_pending_results(
+                    &ctx.store,
+                    &ctx.vault,
+                    Timestamp::now(),
+                )
+                .await
+                .map_err(job_err)?;
+                Ok((!done.is_empty()).then(|| format!("{} result file(s) stored", done.len())))
+            })
+        });
+        inner
+            .add(add("0 * * * * *".into(), "results-intake", intake)?)
+            .await?;
+
+        let deadlines: JobWork = Arc::new(|ctx: JobContext| {
+            Box::pin(async move {
+                let now = Timestamp::now();
+                let expired =
+                    crate::disputes::expire_due(&ctx.store, &ctx.reconcile.deadlines, now)
+                        .await
+                        .map_err(job_err)?;
+                crate::reconcile::close_settled(&ctx.store, now)
+                    .await
+                    .map_err(job_err)?;
+                Ok((!expired.is_empty())
+                    .then(|| format!("dispute deadlines applied to {} case(s)", expired.len())))
+            })
+        });
+        inner
+            .add(add(
+                "30 */15 * * * *".into(),
+                "dispute-deadlines",
+                deadlines,
+            )?)
+            .await?;
+
+        let reconcile: JobWork = Arc::new(|ctx: JobContext| {
+            Box::pin(async move {
+                let done = reconcile_previous_day(&ctx, Timestamp::now()).await?;
+                Ok(done.map(|(day, s)| {
+                    format!("reconciled {day}: {} new discrepancies", s.found.new.len())
+                }))
+            })
+        });
+        inner
+            .add(add(cron_at(reconcile_at), "reconcile", reconcile)?)
+            .await?;
+
+        let days = config.cert_warn_days;
+        let certs: JobWork =
+            Arc::new(move |ctx: JobContext| {
+                Box::pin(async move {
+                    let warned = check_certificates(&ctx, Utc::now(), days).await?;
+                    Ok((!warned.is_empty())
+                        .then(|| format!("{} certificate warning(s)", warned.len())))
+                })
+            });
+        inner
+            .add(add(cron_at(cert_check), "cert-expiry", certs)?)
+            .await?;
 
         for expect in &config.expect {
             let by = parse_local_time("expect.by", &expect.by)?;
             let who = vec![expect.participant.clone()];
-            let late: JobBody = Arc::new(move |ctx: JobContext| {
+            let late: JobWork = Arc::new(move |ctx: JobContext| {
                 let who = who.clone();
                 Box::pin(async move {
-                    let store = ctx.store.clone();
                     let since = last_cutoff(Utc::now(), cutoff, offset);
-                    let name = format!("late-files:{}", who[0]);
-                    if let Err(e) =
-                        run_locked(&store, &name, check_late_files(&ctx, &who, since)).await
-                    {
-                        tracing::error!("late-files job: {e}");
-                    }
+                    let late = check_late_files(&ctx, &who, since).await?;
+                    Ok((!late.is_empty()).then(|| late.join("; ")))
                 })
             });
-            inner.add(add(cron_at(by), late)?).await?;
+            let name = format!("late-files:{}", expect.participant);
+            inner.add(add(cron_at(by), &name, late)?).await?;
         }
         inner.start().await?;
         Ok(Scheduler { inner })

@@ -1,6 +1,8 @@
 //! The HTTPS server: a TCP accept loop, a rustls handshake per connection with the current
 //! configuration, the caller's identity read from its certificate and attached to every
-//! request, and hyper serving the axum router over HTTP/1.1 or HTTP/2.
+//! request, and hyper serving the axum router over HTTP/1.1 or HTTP/2. Both listeners of the
+//! hub use it: the partners' API (client certificate required) and the finance console
+//! (optional, [`certs::ClientAuth`]).
 //!
 //! # Reloading without restart
 //!
@@ -29,8 +31,21 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
-use crate::http::{Caller, CallerRevoked, PeerAddr};
 use crate::store::{NewAuditEntry, Store};
+
+/// Who is calling: the identity read from the client certificate after the handshake
+/// (attached to every request of a connection that presented one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller(pub certs::PeerIdentity);
+
+/// Marks a request whose certificate was revoked after its connection's handshake: it is
+/// refused (403 by the API; the console refuses the certificate sign-in).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallerRevoked;
+
+/// The peer's socket address, for the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerAddr(pub std::net::SocketAddr);
 
 /// How long a client may take to finish the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
@@ -53,6 +68,7 @@ fn stamp(path: &PathBuf) -> Stamp {
 #[derive(Debug)]
 pub struct ReloadingTls {
     files: certs::ServerTlsFiles,
+    auth: certs::ClientAuth,
     current: Mutex<Loaded>,
 }
 
@@ -65,8 +81,9 @@ struct Loaded {
 
 fn load(
     files: &certs::ServerTlsFiles,
+    auth: certs::ClientAuth,
 ) -> Result<(Arc<ServerConfig>, Arc<HashSet<String>>), certs::Error> {
-    let config = Arc::new(files.load()?);
+    let config = Arc::new(files.load_for(auth)?);
     let crl = std::fs::read(&files.crl).map_err(|source| certs::Error::Io {
         path: files.crl.clone(),
         source,
@@ -75,12 +92,23 @@ fn load(
 }
 
 impl ReloadingTls {
-    /// Loads the configuration now; fails if the files do not make one.
+    /// Loads the partners' configuration (a client certificate required) now; fails if the
+    /// files do not make one.
     pub fn load(files: certs::ServerTlsFiles) -> Result<ReloadingTls, certs::Error> {
+        ReloadingTls::load_for(files, certs::ClientAuth::Required)
+    }
+
+    /// Loads a configuration with client authentication `auth` now (the console's is
+    /// [`certs::ClientAuth::Optional`]); fails if the files do not make one.
+    pub fn load_for(
+        files: certs::ServerTlsFiles,
+        auth: certs::ClientAuth,
+    ) -> Result<ReloadingTls, certs::Error> {
         let stamps = files.paths().iter().map(|p| stamp(p)).collect();
-        let (config, revoked) = load(&files)?;
+        let (config, revoked) = load(&files, auth)?;
         Ok(ReloadingTls {
             files,
+            auth,
             current: Mutex::new(Loaded {
                 stamps,
                 config,
@@ -106,7 +134,7 @@ impl ReloadingTls {
             Err(poisoned) => poisoned.into_inner(),
         };
         if guard.stamps != stamps {
-            match load(&self.files) {
+            match load(&self.files, self.auth) {
                 Ok((config, revoked)) => {
                     tracing::info!("TLS files changed on disk: new server configuration in force");
                     *guard = Loaded {

@@ -72,3 +72,33 @@ impl StorageArgs {
 }
 
 use crate::store as hub_store;
+
+/// The hub's own settings on the command line: its participant code, the daily cut-off and
+/// the offset of local time (what `hutong serve` reads from its configuration file).
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct HubArgs {
+    /// The daily cut-off, local time HH:MM at --utc-offset.
+    #[arg(long, default_value = "23:00")]
+    pub(crate) cutoff: String,
+    /// Local time's offset from UTC (Asia/Shanghai: +08:00).
+    #[arg(long, default_value = "+08:00")]
+    pub(crate) utc_offset: String,
+    /// The hub's own participant code (earns hub fees, sends result, resend and outbound
+    /// files, gets no package).
+    #[arg(long, default_value = "HUB")]
+    pub(crate) hub_code: String,
+}
+
+impl HubArgs {
+    /// The hub settings these flags name (the acceptance window at its default).
+    pub(crate) fn settings(&self) -> Result<crate::settings::HubSettings, super::BadInput> {
+        let bad = |e: crate::scheduler::SchedulerError| super::BadInput(e.to_string());
+        let time = crate::scheduler::parse_local_time("--cutoff", &self.cutoff).map_err(bad)?;
+        let offset = crate::scheduler::parse_offset(&self.utc_offset).map_err(bad)?;
+        Ok(crate::settings::HubSettings {
+            hub_code: self.hub_code.clone(),
+            cutoff: reconciliation::CutOff { time, offset },
+            ..Default::default()
+        })
+    }
+}

@@ -184,9 +184,9 @@ pub(crate) fn run(args: &E2eBenchArgs) -> anyhow::Result<ExitCode> {
         let world = root.join("world");
         let day = demo::demo_day(crate::store::Timestamp::now());
         let started = std::time::Instant::now();
-        let mut sim = crate::simulate::Config::new(args.seed, day);
+        let mut sim = simulator::Config::new(args.seed, day);
         sim.taps = args.taps;
-        let summary = crate::simulate::run(&sim, &world)?;
+        let summary = simulator::run(&sim, &world)?;
         println!(
             "end-to-end benchmark: {} taps, {} records in {} files, simulated in {:.1} s; {} core(s)",
             args.taps,

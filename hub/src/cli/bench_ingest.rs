@@ -27,7 +27,6 @@ use chrono::{Duration, Utc};
 use clap::Args;
 
 use super::BadInput;
-use crate::ingest::checks::china_local;
 use crate::ingest::keys::IssuerKeys;
 use crate::ingest::{IngestConfig, Ingestor};
 use crate::store::testing::TestDb;
@@ -86,7 +85,7 @@ fn synthetic(base: &[CanonicalTx], i: u64, now_local: chrono::NaiveDateTime) -> 
 fn generate(format: Format, n: u64, file: &Path, csv: &Path) -> anyhow::Result<()> {
     let tables = CodeTables::builtin();
     let base = sample::records_for(format, tables);
-    let now = china_local(Utc::now());
+    let now = crate::settings::HubSettings::default().local_time(Utc::now());
     let mut meta = sample::sample_meta(format);
     meta.sender = SENDER.into();
     let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(file)?);

@@ -9,8 +9,9 @@ use chrono::NaiveDate;
 use clap::{Args, ValueEnum};
 
 use super::BadInput;
-use super::args::StorageArgs;
+use super::args::{HubArgs, StorageArgs};
 use crate::clearing::{self, ClearingError, ClearingSettings, Positions};
+use crate::day::DayError;
 use crate::store::{Store, Timestamp};
 use crate::vault::Vault;
 
@@ -22,15 +23,8 @@ pub(crate) struct ClearingArgs {
     /// The fee schedule (TOML `[[fee]]` rules); without it no fees are charged.
     #[arg(long, value_name = "FILE")]
     fees: Option<PathBuf>,
-    /// The daily cut-off, local time HH:MM at --utc-offset.
-    #[arg(long, default_value = "23:00")]
-    cutoff: String,
-    /// Local time's offset from UTC (Asia/Shanghai: +08:00).
-    #[arg(long, default_value = "+08:00")]
-    utc_offset: String,
-    /// The hub's own participant code (earns hub fees).
-    #[arg(long, default_value = "HUB")]
-    hub_code: String,
+    #[command(flatten)]
+    hub: HubArgs,
     /// The settlement account the instructions settle against.
     #[arg(long, default_value = "HUTONG-SETTLEMENT")]
     settlement_account: String,
@@ -38,13 +32,8 @@ pub(crate) struct ClearingArgs {
 
 impl ClearingArgs {
     fn settings(&self) -> anyhow::Result<ClearingSettings> {
-        let time = crate::scheduler::parse_local_time("--cutoff", &self.cutoff)
-            .map_err(|e| BadInput(e.to_string()))?;
-        let offset = crate::scheduler::parse_offset(&self.utc_offset)
-            .map_err(|e| BadInput(e.to_string()))?;
         let mut s = ClearingSettings {
-            cutoff: reconciliation::CutOff { time, offset },
-            hub_code: self.hub_code.clone(),
+            hub: self.hub.settings()?,
             settlement_account: self.settlement_account.clone(),
             ..ClearingSettings::default()
         };
@@ -111,21 +100,27 @@ pub(crate) fn run_clear(a: ClearArgs) -> anyhow::Result<ExitCode> {
     runtime.block_on(async {
         let store = Store::open_existing(&a.clearing.storage.target()?).await?;
         let vault = Vault::open(&data_dir)?;
-        let closed =
-            match clearing::close_window(&store, &settings, a.day, Timestamp::now(), a.early).await
-            {
-                Ok(c) => c,
-                Err(e @ (ClearingError::TooEarly { .. } | ClearingError::CheckFailed { .. })) => {
-                    store.close().await;
-                    return Err(anyhow::Error::new(e).context("the window stays open"));
-                }
-                Err(e) => return Err(e.into()),
-            };
-        let mut outputs = clearing::produce_outputs(&store, &vault, &settings, a.day, None).await?;
-        outputs.extend(
-            crate::outbound::produce_packages(&store, &vault, a.day, &settings.hub_code, None)
-                .await?,
-        );
+        let day = match crate::day::close_day(
+            &store,
+            &vault,
+            &settings,
+            a.day,
+            Timestamp::now(),
+            a.early,
+            None,
+        )
+        .await
+        {
+            Ok(d) => d,
+            Err(DayError::Clearing(
+                e @ (ClearingError::TooEarly { .. } | ClearingError::CheckFailed { .. }),
+            )) => {
+                store.close().await;
+                return Err(anyhow::Error::new(e).context("the window stays open"));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let (closed, outputs) = (day.closed, day.outputs);
         let p = clearing::positions(&store, &settings, a.day).await?;
         print_json(&p)?;
         eprintln!(
@@ -232,9 +227,8 @@ pub struct OutboundArgs {
     day: NaiveDate,
     #[command(flatten)]
     storage: StorageArgs,
-    /// The hub's own participant code (gets no package).
-    #[arg(long, default_value = "HUB")]
-    hub_code: String,
+    #[command(flatten)]
+    hub: HubArgs,
 }
 
 /// Runs `hutong outbound`: writes the day's outbound packages (下发包) — each issuer side's
@@ -242,13 +236,13 @@ pub struct OutboundArgs {
 /// that has none yet for the day, and prints them as JSON lines. Idempotent.
 pub(crate) fn run_outbound(a: OutboundArgs) -> anyhow::Result<ExitCode> {
     let data_dir = storage_dir(&a.storage)?;
+    let hub = a.hub.settings()?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let store = Store::open_existing(&a.storage.target()?).await?;
         let vault = Vault::open(&data_dir)?;
         let outputs =
-            match crate::outbound::produce_packages(&store, &vault, a.day, &a.hub_code, None).await
-            {
+            match crate::outbound::produce_packages(&store, &vault, a.day, &hub, None).await {
                 Ok(o) => o,
                 Err(e @ ClearingError::CheckFailed { .. }) => {
                     store.close().await;

@@ -176,7 +176,9 @@ pub(super) fn check(text: &str) -> Vec<Problem> {
     if file.console_listen.is_some() {
         match &pki {
             Some(pki) => {
-                if let Err(e) = crate::console::console_tls_config(pki) {
+                let files = certs::ServerTlsFiles::of(pki);
+                let tls = crate::server::ReloadingTls::load_for(files, certs::ClientAuth::Optional);
+                if let Err(e) = tls {
                     report("console_listen", format!("the console's TLS: {e}"));
                 }
             }
@@ -192,8 +194,16 @@ pub(super) fn check(text: &str) -> Vec<Problem> {
             report("keys", e);
         }
     }
-    if let Err(e) = file.ingest.to_config() {
+    if let Err(e) = file.ingest.limits() {
         report("ingest", e);
+    }
+    if let (Some(a), Some(b)) = (&file.hub_code, &file.ingest.hub_code) {
+        if a != b {
+            report(
+                "hub_code",
+                format!("{a:?} and [ingest] hub_code = {b:?} disagree: give one"),
+            );
+        }
     }
     if let Some(path) = &file.fees {
         if let Err(e) = crate::clearing::ClearingSettings::default().with_fees_file(path) {
@@ -208,6 +218,11 @@ pub(super) fn check(text: &str) -> Vec<Problem> {
     if let Some(at) = &file.reconcile_at {
         if let Err(e) = crate::scheduler::parse_local_time("reconcile_at", at) {
             report("reconcile_at", e.to_string());
+        }
+    }
+    if let Some(at) = &file.schedule.reconcile_at {
+        if let Err(e) = crate::scheduler::parse_local_time("reconcile_at", at) {
+            report("schedule.reconcile_at", e.to_string());
         }
     }
     let s = &file.schedule;

@@ -52,10 +52,9 @@ pub(super) fn run(a: IngestArgs) -> anyhow::Result<ExitCode> {
     let target =
         crate::store::DbTarget::choose(database.as_deref(), env.as_deref(), Some(&data_dir))
             .ok_or_else(|| BadInput("no database".into()))?;
-    let keys = a.keys.clone().or(file.keys.clone());
-    let mut config = super::serve::ingest_config(&file.ingest, keys.as_deref())?;
+    let mut config = file.ingest_config(a.keys.as_deref()).map_err(BadInput)?;
     if let Some(d) = a.window_days {
-        config.window.back_days = d;
+        config.hub.acceptance.back_days = d;
     }
     let runtime = tokio::runtime::Runtime::new()?;
     let failed = runtime.block_on(async {

@@ -11,7 +11,7 @@ use reconciliation::dispute::{Action, Proposal, Stage};
 use serde::Serialize;
 
 use super::BadInput;
-use super::args::StorageArgs;
+use super::args::{HubArgs, StorageArgs};
 use crate::disputes::{self, Actor, CaseError};
 use crate::reconcile::{self, ReconcileError, ReconcileSettings};
 use crate::store::disputes::{CaseFilter, StoredCase};
@@ -31,26 +31,14 @@ pub(crate) struct ReconcileOptions {
     /// Reconciliation rules, dispute deadlines and `[reconcile]` settings (TOML).
     #[arg(long, value_name = "FILE")]
     rules: Option<PathBuf>,
-    /// The daily cut-off, local time HH:MM at --utc-offset.
-    #[arg(long, default_value = "23:00")]
-    cutoff: String,
-    /// Local time's offset from UTC (Asia/Shanghai: +08:00).
-    #[arg(long, default_value = "+08:00")]
-    utc_offset: String,
-    /// The hub's own participant code (sender of resend files).
-    #[arg(long, default_value = "HUB")]
-    hub_code: String,
+    #[command(flatten)]
+    hub: HubArgs,
 }
 
 impl ReconcileOptions {
     fn settings(&self) -> anyhow::Result<ReconcileSettings> {
-        let time = crate::scheduler::parse_local_time("--cutoff", &self.cutoff)
-            .map_err(|e| BadInput(e.to_string()))?;
-        let offset = crate::scheduler::parse_offset(&self.utc_offset)
-            .map_err(|e| BadInput(e.to_string()))?;
         let mut s = ReconcileSettings {
-            cutoff: reconciliation::CutOff { time, offset },
-            hub_code: self.hub_code.clone(),
+            hub: self.hub.settings()?,
             ..ReconcileSettings::default()
         };
         if let Some(path) = &self.rules {

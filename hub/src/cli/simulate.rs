@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use clap::Args;
 
 use super::BadInput;
-use crate::simulate::{self, Config, FaultSpec, SimError};
+use simulator::{self as simulate, Config, FaultSpec, SimError};
 
 /// Arguments of `hutong simulate`.
 #[derive(Debug, Args)]

@@ -20,7 +20,6 @@
 pub mod auth;
 mod export;
 mod pages;
-mod tls;
 
 use std::sync::Arc;
 
@@ -36,8 +35,6 @@ use crate::clearing::ClearingSettings;
 use crate::reconcile::ReconcileSettings;
 use crate::store::{Session, StaffRole, Store, Timestamp};
 use crate::vault::Vault;
-
-pub use tls::{ConsoleCert, ConsoleServer, console_tls_config, serve};
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "hutong_session";

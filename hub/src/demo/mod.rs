@@ -4,9 +4,9 @@
 //!
 //! | step | what happens | module |
 //! |---|---|---|
-//! | simulate | a seeded day of every participant's files ([`crate::simulate`]) | [`setup`] |
+//! | simulate | a seeded day of every participant's files ([`simulator`]) | [`setup`] |
 //! | configure | the hub's CA, a server certificate for 127.0.0.1, one client certificate per partner; participants, formats, routes, issuer keys, fees | [`setup`] |
-//! | serve | the mutual-TLS server on 127.0.0.1 (a free port) with its ingest worker, in this process | [`run`] |
+//! | serve | the real product ([`crate::app::Application`]) on 127.0.0.1 (a free port), in this process: mTLS API, ingest worker, deliverer, scheduler | [`run`] |
 //! | upload | every partner uploads its blacklists and files as a separate mTLS client, all partners at once | [`partners`] |
 //! | ingest | the worker parses, translates, checks and stores every file; the demo waits for it | [`run`] |
 //! | clear | the day's window closes early (now), positions, settlement files, statements, outbound packages | [`run`] |
@@ -16,7 +16,7 @@
 //!
 //! The simulated day is the settlement day the demo runs in (the one whose cut-off comes
 //! next), replayed at once: the hub accepts transaction times up to two days after a file's
-//! receipt here (a real hub accepts none ahead, [`crate::ingest::checks::AcceptanceWindow`]).
+//! receipt here (a real hub accepts none ahead, [`crate::settings::AcceptanceWindow`]).
 
 pub mod partners;
 pub mod report;
@@ -27,14 +27,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use tokio::sync::Notify;
 
+use crate::app::{AppSettings, Application, StoreChoice};
 use crate::clearing::{self, ClearingSettings};
-use crate::http::{AppState, app};
-use crate::ingest::checks::AcceptanceWindow;
-use crate::ingest::{IngestConfig, Ingestor};
+use crate::ingest::IngestConfig;
 use crate::reconcile::{self, ReconcileSettings};
-use crate::server::{ReloadingTls, spawn};
+use crate::settings::{AcceptanceWindow, HubSettings};
 use crate::store::{DbTarget, FileStatus, Store, Timestamp};
 use crate::vault::Vault;
 
@@ -128,7 +126,7 @@ impl<T, E: std::fmt::Display> StepResult<T> for Result<T, E> {
 }
 
 /// The hub's participant code in the simulated world.
-pub const HUB_CODE: &str = crate::simulate::HUB;
+pub const HUB_CODE: &str = simulator::HUB;
 
 /// Runs the demo (see the module documentation) and returns its report.
 pub async fn run(config: &DemoConfig, observe: Observer<'_>) -> Result<DemoReport, DemoError> {
@@ -199,12 +197,24 @@ pub struct DemoHub {
     pub target: DbTarget,
     /// Clearing settings (the simulator's fee schedule).
     pub clearing: ClearingSettings,
+    /// Reconciliation settings (the defaults, with the demo's hub settings).
+    pub reconcile: ReconcileSettings,
     /// Seconds the configuration took.
     pub configure_seconds: f64,
-    server: crate::server::RunningServer,
-    ingest_wake: Arc<Notify>,
-    ingest_config: Option<IngestConfig>,
-    worker: Option<tokio::task::JoinHandle<()>>,
+    app: Application,
+}
+
+/// The demo hub's own settings: hub code `HUB` and, because the simulated day is replayed at
+/// once, transaction times accepted up to two days after a file's receipt.
+pub fn demo_hub_settings() -> HubSettings {
+    HubSettings {
+        hub_code: HUB_CODE.into(),
+        acceptance: AcceptanceWindow {
+            back_days: 30,
+            ahead_seconds: 2 * 86_400,
+        },
+        ..HubSettings::default()
+    }
 }
 
 impl DemoHub {
@@ -251,18 +261,19 @@ impl DemoHub {
         let configure_started = Instant::now();
         let vault = Vault::open(&hub_dir).step("configure")?;
         let configured = setup::configure(&config.dir, &sim.manifest, &store).await?;
+        let hub = demo_hub_settings();
         let clearing = ClearingSettings {
-            hub_code: HUB_CODE.into(),
+            hub: hub.clone(),
             ..ClearingSettings::default()
         }
         .with_fees_file(&world_dir.join(&sim.manifest.fees))
         .step("configure")?;
-        let ingest_config = IngestConfig {
-            window: AcceptanceWindow {
-                back_days: 30,
-                ahead_seconds: 2 * 86_400,
-            },
-            hub_code: HUB_CODE.into(),
+        let reconcile = ReconcileSettings {
+            hub: hub.clone(),
+            ..ReconcileSettings::default()
+        };
+        let ingest = IngestConfig {
+            hub: hub.clone(),
             keys: Arc::new(
                 crate::ingest::keys::IssuerKeys::load(&world_dir.join(&sim.manifest.keys))
                     .map_err(|e| DemoError::Step {
@@ -274,21 +285,19 @@ impl DemoHub {
         };
         let configure_seconds = (store_time + configure_started.elapsed()).as_secs_f64();
 
-        let tls = ReloadingTls::load(certs::ServerTlsFiles::of(&configured.pki)).step("serve")?;
-        let ingest_wake = Arc::new(Notify::new());
-        let state = AppState {
-            store: store.clone(),
-            vault: vault.clone(),
-            max_file_bytes: crate::config::DEFAULT_MAX_FILE_BYTES,
-            outbox: Arc::new(Notify::new()),
-            ingest: ingest_wake.clone(),
-        };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .step("serve")?;
-        let server =
-            spawn(listener, Arc::new(tls), app(state), Some(store.clone())).step("serve")?;
-        let url = format!("https://{}", server.local_addr);
+        // The real product: API, ingest worker (started by the caller), deliverer, scheduler.
+        let mut settings = AppSettings::new(
+            StoreChoice::Open(store.clone()),
+            hub_dir.clone(),
+            configured.pki.dir().to_path_buf(),
+        );
+        settings.hub = hub;
+        settings.clearing = clearing.clone();
+        settings.reconcile = reconcile.clone();
+        settings.ingest = ingest;
+        settings.workers.ingest = false;
+        let app = Application::build(settings).await.step("serve")?;
+        let url = app.api_url();
         Ok(DemoHub {
             store,
             vault,
@@ -299,22 +308,16 @@ impl DemoHub {
             world_dir,
             target,
             clearing,
+            reconcile,
             configure_seconds,
-            server,
-            ingest_wake,
-            ingest_config: Some(ingest_config),
-            worker: None,
+            app,
         })
     }
 
     /// Starts the ingest worker (the demo before the uploads, so that ingest overlaps them;
     /// the benchmark after, to time each stage alone).
     pub fn start_ingest(&mut self) {
-        if let Some(config) = self.ingest_config.take() {
-            let ingestor = Ingestor::new(self.store.clone(), self.vault.clone(), config, None);
-            self.worker = Some(tokio::spawn(ingestor.run(self.ingest_wake.clone())));
-            self.ingest_wake.notify_one();
-        }
+        self.app.start_ingest();
     }
 
     /// Every partner uploads its day at once; returns the uploads and the seconds taken.
@@ -350,7 +353,7 @@ impl DemoHub {
         ));
         let started = Instant::now();
         self.start_ingest();
-        self.ingest_wake.notify_one();
+        self.app.wake_ingest();
         wait_for_ingest(&self.store, total, observe).await?;
         Ok(started.elapsed().as_secs_f64())
     }
@@ -366,27 +369,18 @@ impl DemoHub {
             ),
         ));
         let started = Instant::now();
-        clearing::close_window(
+        let closed = crate::day::close_day(
             &self.store,
+            &self.vault,
             &self.clearing,
             self.day,
             Timestamp::now(),
             true,
+            Some(self.app.outbox()),
         )
         .await
         .step("clear")?;
-        let outputs =
-            clearing::produce_outputs(&self.store, &self.vault, &self.clearing, self.day, None)
-                .await
-                .step("clear")?;
-        let packages =
-            crate::outbound::produce_packages(&self.store, &self.vault, self.day, HUB_CODE, None)
-                .await
-                .step("clear")?;
-        Ok((
-            outputs.len() + packages.len(),
-            started.elapsed().as_secs_f64(),
-        ))
+        Ok((closed.outputs.len(), started.elapsed().as_secs_f64()))
     }
 
     /// Partners fetch what the hub sent them and answer with their results; the day is
@@ -407,44 +401,36 @@ impl DemoHub {
             &self.world_dir,
         )
         .await?;
-        self.ingest_wake.notify_one();
+        self.app.wake_ingest();
         wait_for_ingest(&self.store, 0, &|_| {}).await?;
 
         observe(Event::Step(
             "reconcile",
             "matching results, auditing cards, resolving by rule, opening disputes".into(),
         ));
-        let settings = ReconcileSettings {
-            cutoff: self.clearing.cutoff,
-            hub_code: HUB_CODE.into(),
-            ..ReconcileSettings::default()
-        };
+        let settings = &self.reconcile;
         let summary = reconcile::reconcile_day(
             &self.store,
             &self.vault,
-            &settings,
+            settings,
             self.day,
             Timestamp::now(),
-            None,
+            Some(self.app.outbox()),
         )
         .await
         .step("reconcile")?;
         let mut cases = summary.resolved.cases.clone();
         if cases.is_empty()
-            && let Some(case) = report::open_one_dispute(&self.store, &settings).await?
+            && let Some(case) = report::open_one_dispute(&self.store, settings).await?
         {
             cases.push(case);
         }
         Ok((fetched, cases))
     }
 
-    /// Stops the server and the worker and closes the database.
+    /// Stops the application and closes the database.
     pub async fn stop(self) {
-        self.server.stop();
-        if let Some(w) = self.worker {
-            w.abort();
-            let _ = w.await;
-        }
+        self.app.stop().await;
         self.store.close().await;
     }
 }
@@ -487,14 +473,12 @@ async fn wait_for_ingest(
 
 /// The settlement day the demo simulates for a given instant (tests use it to know the day).
 pub fn demo_day(now: Timestamp) -> NaiveDate {
-    ClearingSettings::default()
-        .cutoff
-        .settlement_day(now.datetime())
+    HubSettings::default().cutoff.settlement_day(now.datetime())
 }
 
 /// Checks that `dir` is absent or empty (the demo never writes over earlier work).
 pub fn check_dir(dir: &Path) -> Result<(), DemoError> {
-    match crate::simulate::is_absent_or_empty(dir) {
+    match simulator::is_absent_or_empty(dir) {
         Ok(true) => Ok(()),
         Ok(false) => Err(DemoError::BadInput(format!(
             "--dir {} is not empty: give a new directory (or remove the earlier demo's)",

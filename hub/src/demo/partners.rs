@@ -7,7 +7,7 @@ use std::path::Path;
 use super::setup::Configured;
 use super::{DemoError, Event, Observer};
 use crate::client::{HubClient, fetch_new};
-use crate::simulate::Manifest;
+use simulator::Manifest;
 
 /// One uploaded file.
 #[derive(Debug, Clone)]

@@ -11,9 +11,9 @@ use super::partners::Uploads;
 use super::{DemoError, StepResult};
 use crate::clearing::Positions;
 use crate::reconcile::ReconcileSettings;
-use crate::simulate::{Fault, GroundTruth, Level, Manifest};
 use crate::store::reconcile::{Discrepancy, DiscrepancyFilter, DiscrepancyStatus};
 use crate::store::{FileStatus, Store, Timestamp};
+use simulator::{Fault, GroundTruth, Level, Manifest};
 
 /// Seconds per step.
 #[derive(Debug, Clone, Copy, Default, Serialize)]

@@ -11,8 +11,8 @@ use chrono::NaiveDate;
 
 use super::{DemoConfig, DemoError, Event, Observer, StepResult};
 use crate::ingest::checks::RoutePattern;
-use crate::simulate::{self, GroundTruth, Manifest, ParticipantKind};
 use crate::store::{NewParticipant, ParticipantScheme, Store};
+use simulator::{self as simulate, GroundTruth, Manifest, ParticipantKind};
 
 /// What the simulation step made.
 #[derive(Debug)]

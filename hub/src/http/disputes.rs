@@ -19,11 +19,12 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::error::{ApiError, AuditNote};
-use super::{AppState, Authed, validate_name};
+use super::{AppState, Authed};
 use crate::disputes::{self, Actor, CaseError};
 use crate::store::Timestamp;
 use crate::store::disputes::StoredCase;
 use crate::store::reconcile::DiscrepancyFilter;
+use crate::wire::validate_name;
 
 /// The dispute deadlines the API's actions use; `hutong serve` adds it to the router as an
 /// extension (the defaults when absent).

@@ -8,129 +8,23 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json, Router};
 use http_body_util::BodyExt;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tokio_util::io::ReaderStream;
 
 use super::error::{ApiError, AuditNote};
 use super::{AppState, Authed};
+use crate::delivery::seal_for;
 use crate::seal::SEAL_HEADER;
 use crate::store::{
-    Direction, FileRecord, FileStatus, NewFile, SealCheck, Store, Timestamp, insert_file,
-    set_file_seal,
+    Direction, FileRecord, FileStatus, NewFile, SealCheck, insert_file, set_file_seal,
 };
-
-/// The receipt of an upload.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Receipt {
-    /// The hub's id for the file.
-    pub file_id: i64,
-    /// The name it was first uploaded under.
-    pub name: String,
-    /// SHA-256 of the content, lower-case hex.
-    pub sha256: String,
-    /// Size in bytes.
-    pub bytes: i64,
-    /// `received`: stored durably, waiting for ingest.
-    pub status: String,
-    /// When the hub stored it.
-    pub received_at: Timestamp,
-}
-
-impl From<&FileRecord> for Receipt {
-    fn from(f: &FileRecord) -> Receipt {
-        Receipt {
-            file_id: f.id,
-            name: f.name.clone(),
-            sha256: f.sha256.clone(),
-            bytes: f.bytes,
-            status: f.status.as_str().to_string(),
-            received_at: f.received_at,
-        }
-    }
-}
-
-/// One entry of a listing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileInfo {
-    /// The hub's id for the file.
-    pub file_id: i64,
-    /// `in` (uploaded by the caller) or `out` (addressed to the caller).
-    pub direction: String,
-    /// Name.
-    pub name: String,
-    /// SHA-256, lower-case hex.
-    pub sha256: String,
-    /// Size in bytes.
-    pub bytes: i64,
-    /// Status.
-    pub status: String,
-    /// When the hub stored it.
-    pub received_at: Timestamp,
-}
-
-impl From<&FileRecord> for FileInfo {
-    fn from(f: &FileRecord) -> FileInfo {
-        FileInfo {
-            file_id: f.id,
-            direction: f.direction.as_str().to_string(),
-            name: f.name.clone(),
-            sha256: f.sha256.clone(),
-            bytes: f.bytes,
-            status: f.status.as_str().to_string(),
-            received_at: f.received_at,
-        }
-    }
-}
+use crate::wire::{FileInfo, FileResultJson, Receipt, ResultRejection, validate_name};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/files", get(files_list))
         .route("/v1/files/{name}", put(files_upload).get(files_download))
         .route("/v1/files/{name}/result", get(files_result))
-}
-
-/// The `Hutong-Seal` of `file` for `participant`: `None` when the participant has no seal
-/// key; the seal made at deposit when it was made with the participant's current key; else
-/// computed now (reading the file once).
-pub async fn seal_for(
-    store: &Store,
-    vault: &crate::vault::Vault,
-    file: &FileRecord,
-    participant: &str,
-) -> Result<Option<String>, ApiError> {
-    let Some(key) = store.seal_key(participant).await? else {
-        return Ok(None);
-    };
-    if file.direction == Direction::Out
-        && let (Some(seal), Some(kcv)) = (&file.seal, &file.seal_kcv)
-        && *kcv == key.check_value()
-    {
-        return Ok(Some(seal.clone()));
-    }
-    let path = vault.path_of(&file.stored_path);
-    let sealed = tokio::task::spawn_blocking(move || crate::seal::seal_file(&key, &path))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(Some(sealed))
-}
-
-/// Checks an uploaded file's name: 1 to 255 bytes, no path separator, no `..`, no control
-/// characters.
-pub fn validate_name(name: &str) -> Result<(), String> {
-    if name.is_empty() || name.len() > 255 {
-        return Err("a file name has 1 to 255 bytes".into());
-    }
-    if name.contains('/') || name.contains('\\') {
-        return Err(format!("file name {name:?} contains a path separator"));
-    }
-    if name.contains("..") || name == "." {
-        return Err(format!("file name {name:?} contains '..'"));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(format!("file name {name:?} contains a control character"));
-    }
-    Ok(())
 }
 
 /// `PUT /v1/files/{name}`: streams the body to disk, hashing it, fsyncs, records it and
@@ -274,7 +168,12 @@ async fn files_download(
             "file {file_id} belongs to another participant"
         )));
     }
-    let seal = seal_for(&state.store, &state.vault, &file, &who.code).await?;
+    let seal = seal_for(&state.store, &state.vault, &file, &who.code)
+        .await
+        .map_err(|e| match e {
+            crate::delivery::SealError::Store(s) => ApiError::from(s),
+            other => ApiError::Internal(other.to_string()),
+        })?;
     let path = state.vault.path_of(&file.stored_path);
     let handle = tokio::fs::File::open(&path)
         .await
@@ -305,37 +204,6 @@ async fn files_download(
         .extensions_mut()
         .insert(AuditNote(format!("download of file {file_id}")));
     Ok(response)
-}
-
-/// One rejection in the JSON result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ResultRejection {
-    /// The record's number in the file; 0 for the file as a whole.
-    pub record: i64,
-    /// `R01`…`R07`, or `F01`…`F05` for a whole-file rejection.
-    pub code: String,
-    /// The field at fault, as the file spells it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-    /// Why.
-    pub reason: String,
-}
-
-/// The JSON result of a file, without its rejections (which stream after it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileResultJson {
-    /// The file.
-    pub file_id: i64,
-    /// `received` (not ingested yet), `accepted`, `partially_accepted` or `rejected`.
-    pub status: String,
-    /// Records read.
-    pub records: i64,
-    /// Records accepted.
-    pub accepted: i64,
-    /// Records rejected.
-    pub rejected: i64,
-    /// Every rejection, by record.
-    pub rejections: Vec<ResultRejection>,
 }
 
 /// A response body fed from a channel (for results of any size).
@@ -474,29 +342,4 @@ fn percent_encode(s: &str) -> String {
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_with_separators_or_dot_dot_are_refused() {
-        for bad in [
-            "",
-            "a/b",
-            "a\\b",
-            "..",
-            "../x",
-            "x..",
-            ".",
-            "a\nb",
-            &"n".repeat(256),
-        ] {
-            assert!(validate_name(bad).is_err(), "{bad:?} accepted");
-        }
-        for good in ["TX20261122.dat", "青岛-日照 01.csv", ".hidden", "a.b.c"] {
-            assert!(validate_name(good).is_ok(), "{good:?} refused");
-        }
-    }
 }

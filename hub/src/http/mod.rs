@@ -23,20 +23,8 @@ use crate::vault::Vault;
 use error::{ApiError, AuditNote};
 
 pub use disputes::DisputeConfig;
-pub use files::{FileInfo, FileResultJson, Receipt, ResultRejection, seal_for, validate_name};
 
-/// Who is calling: the identity read from the client certificate after the handshake.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller(pub certs::PeerIdentity);
-
-/// Marks a request whose certificate was revoked after its connection's handshake: it is
-/// refused with 403.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CallerRevoked;
-
-/// The peer's socket address, for the audit log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PeerAddr(pub std::net::SocketAddr);
+pub use crate::server::{Caller, CallerRevoked, PeerAddr};
 
 /// What handlers share.
 #[derive(Debug, Clone)]
@@ -51,6 +39,8 @@ pub struct AppState {
     pub outbox: Arc<Notify>,
     /// Woken when a file is stored, so the ingest worker starts at once.
     pub ingest: Arc<Notify>,
+    /// The hub's code and local time (statements are stamped in it).
+    pub hub: Arc<crate::settings::HubSettings>,
 }
 
 /// The router: every resource, with request auditing around them.

@@ -45,7 +45,7 @@ async fn settlements_statement(
     let day = NaiveDate::parse_from_str(&day, "%Y-%m-%d")
         .map_err(|_| ApiError::BadRequest(format!("{day:?} is not a day YYYY-MM-DD")))?;
     let code = who.code.to_string();
-    let Some(s) = clearing::statement(&state.store, day, &code).await? else {
+    let Some(s) = clearing::statement(&state.store, &state.hub, day, &code).await? else {
         return Err(ApiError::NotFound(format!(
             "the settlement window of {day} is not closed"
         )));

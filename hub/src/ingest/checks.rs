@@ -24,9 +24,10 @@ use card_standards::crypto::Algorithm;
 use card_standards::{
     CanonicalTx, CardSerial, CityCode, IssuerCode, IssuerId, Scheme, TacCheck, TxKind,
 };
-use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 
 use super::keys::IssuerKeys;
+use crate::settings::HubSettings;
 use crate::store::TacStatus;
 
 /// A reason code: `F..` rejects a whole file, `R..` one record.
@@ -147,41 +148,6 @@ impl Rejection {
             reason: e.to_string(),
             record: e.record(),
         }
-    }
-}
-
-/// China Standard Time, UTC+8 all year: terminals stamp transactions in it.
-pub fn china_local(t: DateTime<Utc>) -> NaiveDateTime {
-    t.naive_utc() + Duration::hours(8)
-}
-
-/// Which transaction times a file may carry, relative to when the hub received it: from
-/// `back_days` before to `ahead_seconds` after the receipt (in China local time).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AcceptanceWindow {
-    /// Days back (default 30).
-    pub back_days: u32,
-    /// Seconds ahead (default 0: a transaction cannot be later than its file's receipt).
-    pub ahead_seconds: u32,
-}
-
-impl Default for AcceptanceWindow {
-    fn default() -> AcceptanceWindow {
-        AcceptanceWindow {
-            back_days: 30,
-            ahead_seconds: 0,
-        }
-    }
-}
-
-impl AcceptanceWindow {
-    /// The earliest and latest acceptable local time for a file received at `received`.
-    pub fn bounds(&self, received: DateTime<Utc>) -> (NaiveDateTime, NaiveDateTime) {
-        let local = china_local(received);
-        (
-            local - Duration::days(i64::from(self.back_days)),
-            local + Duration::seconds(i64::from(self.ahead_seconds)),
-        )
     }
 }
 
@@ -445,16 +411,16 @@ fn local_text(t: NaiveDateTime) -> String {
 }
 
 impl Checker {
-    /// A checker for a file received at `received`.
+    /// A checker for a file received at `received`, with the acceptance window of `hub`.
     pub fn new(
-        window: AcceptanceWindow,
+        hub: &HubSettings,
         received: DateTime<Utc>,
         limits: AmountLimits,
         router: Router,
         keys: Arc<IssuerKeys>,
         blacklist: BlacklistIndex,
     ) -> Checker {
-        let (earliest, latest) = window.bounds(received);
+        let (earliest, latest) = hub.acceptance_bounds(received);
         Checker {
             earliest,
             latest,
@@ -595,6 +561,7 @@ impl Checker {
 mod tests {
     use super::*;
     use card_standards::CodeTables;
+    use chrono::Duration;
 
     fn sample(scheme: Scheme) -> CanonicalTx {
         adapters::sample::records(CodeTables::builtin())
@@ -623,7 +590,7 @@ mod tests {
 
     fn checker(tx: &CanonicalTx, keys: IssuerKeys) -> Checker {
         Checker::new(
-            AcceptanceWindow::default(),
+            &HubSettings::default(),
             received(),
             AmountLimits::default(),
             router_for(tx),
@@ -672,7 +639,7 @@ mod tests {
     fn the_window_is_thirty_days_back_and_nothing_ahead_by_default() {
         let tx0 = sample(Scheme::Local);
         let c = checker(&tx0, IssuerKeys::default());
-        let local_receipt = china_local(received());
+        let local_receipt = HubSettings::default().local_time(received());
         for (t, ok) in [
             (local_receipt, true),
             (local_receipt + Duration::seconds(1), false),
@@ -690,11 +657,11 @@ mod tests {
                 assert_eq!((e.code, e.field.as_deref()), (Code::R06, Some("tx_time")));
             }
         }
-        let w = AcceptanceWindow {
+        let w = crate::settings::AcceptanceWindow {
             back_days: 1,
             ahead_seconds: 600,
         };
-        let (lo, hi) = w.bounds(received());
+        let (lo, hi) = w.bounds(received().naive_utc());
         assert_eq!(hi - lo, Duration::days(1) + Duration::seconds(600));
     }
 
@@ -750,7 +717,7 @@ mod tests {
     fn no_route_is_r01() {
         let tx = sample(Scheme::Pboc);
         let c = Checker::new(
-            AcceptanceWindow::default(),
+            &HubSettings::default(),
             received(),
             AmountLimits::default(),
             Router::default(),

@@ -37,25 +37,25 @@ use adapters::Format;
 use serde::Serialize;
 use tokio::sync::{Notify, mpsc, oneshot};
 
+use crate::settings::HubSettings;
 use crate::store::{
     Content, FileRecord, FileResult, FileStatus, Store, StoreError, Timestamp, Tx,
     claim_for_ingest, insert_file_result, load_blacklist, load_routes, lock_blacklist, seq_used_by,
     set_file_status, store_batches,
 };
 use crate::vault::Vault;
-use checks::{AcceptanceWindow, AmountLimits, BlacklistIndex, Checker, Code, Rejection, Router};
+use checks::{AmountLimits, BlacklistIndex, Checker, Code, Rejection, Router};
 use keys::IssuerKeys;
 use pipeline::{End, Failure, Job};
 
 /// How ingest checks and answers.
 #[derive(Debug, Clone)]
 pub struct IngestConfig {
-    /// The acceptance window (`R06`).
-    pub window: AcceptanceWindow,
+    /// The hub's code (the sender of result and blacklist files), local time and acceptance
+    /// window (`R06`).
+    pub hub: HubSettings,
     /// Amount limits per scheme (`R05`).
     pub limits: AmountLimits,
-    /// The hub's own participant code, as the sender of result and blacklist files.
-    pub hub_code: String,
     /// Issuer master TAC keys (`R02`).
     pub keys: Arc<IssuerKeys>,
 }
@@ -63,9 +63,8 @@ pub struct IngestConfig {
 impl Default for IngestConfig {
     fn default() -> IngestConfig {
         IngestConfig {
-            window: AcceptanceWindow::default(),
+            hub: HubSettings::default(),
             limits: AmountLimits::default(),
-            hub_code: "HUB".into(),
             keys: Arc::new(IssuerKeys::default()),
         }
     }
@@ -300,7 +299,7 @@ impl Ingestor {
             order_base = order_base.max(e.id);
         }
         let checker = Checker::new(
-            self.config.window,
+            &self.config.hub,
             file.received_at.datetime(),
             self.config.limits,
             router,
@@ -491,7 +490,7 @@ impl Ingestor {
         outputs::deposit_outputs(
             &self.store,
             &self.vault,
-            &self.config.hub_code,
+            &self.config.hub,
             file_id,
             self.outbox.as_deref(),
         )

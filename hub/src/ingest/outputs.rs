@@ -12,9 +12,9 @@ use card_standards::{CanonicalTx, CodeTables, Scheme, TxKind};
 use tokio::sync::{Notify, mpsc};
 
 use super::IngestError;
-use super::checks::china_local;
 use crate::delivery::{deposit_outbound, deposit_staged};
 use crate::seal::{SealKey, seal_file, write_sidecar};
+use crate::settings::HubSettings;
 use crate::store::{
     Content, FileRecord, FileResult, FileStatus, RejectionRow, Store, natural_key_from_bytes,
 };
@@ -64,7 +64,7 @@ fn temp_path(vault: &Vault, what: &str) -> PathBuf {
 pub(crate) async fn deposit_outputs(
     store: &Store,
     vault: &Vault,
-    hub_code: &str,
+    hub: &HubSettings,
     file_id: i64,
     outbox: Option<&Notify>,
 ) -> Result<(), IngestError> {
@@ -92,7 +92,7 @@ pub(crate) async fn deposit_outputs(
     let writer = vault
         .stage_blocking(key.as_ref())
         .map_err(|e| IngestError::Io(e.to_string()))?;
-    let staged = write_result(store, &fr, &file, format, hub_code, writer).await?;
+    let staged = write_result(store, &fr, &file, format, hub, writer).await?;
     let (result_file, _) = deposit_staged(
         store,
         vault,
@@ -104,7 +104,7 @@ pub(crate) async fn deposit_outputs(
     )
     .await?;
     if fr.content == Some(Content::Blacklist) && fr.status != FileStatus::Rejected {
-        distribute_blacklist(store, vault, hub_code, &fr, &file, outbox).await?;
+        distribute_blacklist(store, vault, hub, &fr, &file, outbox).await?;
     }
     store
         .mark_outputs_done(file_id, Some(result_file.id))
@@ -160,14 +160,14 @@ pub async fn write_result(
     fr: &FileResult,
     file: &FileRecord,
     format: Format,
-    hub_code: &str,
+    hub: &HubSettings,
     out: crate::vault::HashingWriter,
 ) -> Result<crate::vault::Staged, IngestError> {
     let meta = ResultMeta {
-        sender: hub_code.to_string(),
+        sender: hub.hub_code.clone(),
         receiver: file.sender.clone(),
         seq: u64::try_from(fr.sender_seq.unwrap_or(0)).unwrap_or(0),
-        created: china_local(fr.ingested_at.datetime()),
+        created: hub.local_time(fr.ingested_at.datetime()),
         day: None,
     };
     let totals = ResultTotals {
@@ -323,7 +323,7 @@ async fn feed_entries(
 async fn distribute_blacklist(
     store: &Store,
     vault: &Vault,
-    hub_code: &str,
+    hub: &HubSettings,
     fr: &FileResult,
     file: &FileRecord,
     outbox: Option<&Notify>,
@@ -338,9 +338,9 @@ async fn distribute_blacklist(
         }
         let format = p.format();
         let mut meta = FileMeta::new(
-            hub_code,
+            &hub.hub_code,
             u64::try_from(fr.file_id).unwrap_or(0),
-            china_local(fr.ingested_at.datetime()),
+            hub.local_time(fr.ingested_at.datetime()),
         );
         meta.receiver = Some(p.code.clone());
         let mut bytes = Vec::new();

@@ -29,23 +29,23 @@
 //! same fingerprint is never stored twice, so running a day again stores nothing new, and a
 //! card-audit finding seen again on a later day is not stored again.
 
-pub mod jobs;
 mod resolve;
 mod results;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDate;
 use reconciliation::audit::{audit_card, is_late_presentment};
 use reconciliation::dispute::DeadlineTable;
 use reconciliation::matching::{
     DeclaredTotals, PartnerResult, ResultStatus, SentRecord, match_results,
 };
 use reconciliation::resolution::ResolutionRules;
-use reconciliation::{CutOff, DiscrepancyType, Finding, Flow};
+use reconciliation::{DiscrepancyType, Finding, Flow};
 use serde::{Deserialize, Serialize};
 
+use crate::settings::HubSettings;
 use crate::store::reconcile::{
     CardKey, NewDiscrepancy, SentRow, answer_resend, insert_discrepancy, rejected_card_events,
 };
@@ -83,10 +83,9 @@ pub struct ReconcileSettings {
     /// A record whose terminal time is more than this many days before its window's cut-off is
     /// a late presentment.
     pub late_presentment_days: i64,
-    /// The daily cut-off (which instant a window's day ends at).
-    pub cutoff: CutOff,
-    /// The hub's participant code (sender of resend files).
-    pub hub_code: String,
+    /// The hub's code (sender of resend files), cut-off (which instant a window's day ends
+    /// at) and local time.
+    pub hub: HubSettings,
 }
 
 impl Default for ReconcileSettings {
@@ -95,8 +94,7 @@ impl Default for ReconcileSettings {
             rules: ResolutionRules::default(),
             deadlines: DeadlineTable::default(),
             late_presentment_days: 1,
-            cutoff: CutOff::default(),
-            hub_code: "HUB".into(),
+            hub: HubSettings::default(),
         }
     }
 }
@@ -157,6 +155,18 @@ pub enum ReconcileError {
     /// Something named that does not exist.
     #[error("{0} does not exist")]
     NotFound(String),
+}
+
+impl From<crate::disputes::CaseError> for ReconcileError {
+    fn from(e: crate::disputes::CaseError) -> ReconcileError {
+        match e {
+            crate::disputes::CaseError::Store(s) => ReconcileError::Store(s),
+            crate::disputes::CaseError::NotFound(id) => {
+                ReconcileError::NotFound(format!("dispute case {id}"))
+            }
+            other => ReconcileError::BadInput(other.to_string()),
+        }
+    }
 }
 
 /// What one partner's matching found.
@@ -397,11 +407,7 @@ pub async fn find_discrepancies(
     found.extend(audit_found);
 
     // 3. Late presentment: per inbound file and issuer side, the records presented late.
-    let cutoff_local = settings
-        .cutoff
-        .instant(day)
-        .with_timezone(&settings.cutoff.offset)
-        .naive_local();
+    let cutoff_local = settings.hub.local_time(settings.hub.cutoff.instant(day));
     // (file, issuer side, acquirer) → (records, amount, scheme, flow)
     type LateGroup = (Vec<i64>, i64, String, Option<Flow>);
     let mut late: BTreeMap<(i64, String, String), LateGroup> = BTreeMap::new();
@@ -578,11 +584,4 @@ pub async fn audit_all(store: &Store) -> Result<(u64, u64, usize), ReconcileErro
         })
         .await?;
     Ok((cards, records, findings))
-}
-
-/// The local time of a stored time at the cut-off's offset, for display.
-pub fn local_time(settings: &ReconcileSettings, t: Timestamp) -> NaiveDateTime {
-    t.datetime()
-        .with_timezone(&settings.cutoff.offset)
-        .naive_local()
 }

@@ -82,7 +82,7 @@ pub async fn resolve_open(
         let target = format!("discrepancy:{}", d.id);
 
         if matches!(r.decision, Decision::Resend) {
-            let local = super::local_time(settings, now);
+            let local = settings.hub.local_time(now.datetime());
             match crate::outbound::produce_resend(
                 store,
                 vault,
@@ -90,7 +90,7 @@ pub async fn resolve_open(
                 &d.records,
                 &format!("D{}", d.id),
                 u64::try_from(d.id).unwrap_or(0),
-                &settings.hub_code,
+                &settings.hub.hub_code,
                 local,
                 outbox,
             )

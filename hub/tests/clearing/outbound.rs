@@ -81,9 +81,10 @@ async fn each_issuer_side_participant_gets_its_cards_records_in_its_own_format_o
         .await
         .unwrap();
     let vault = Vault::open(dir.path()).unwrap();
-    let out = hub::outbound::produce_packages(&db.store, &vault, day(21), "HUB", None)
-        .await
-        .unwrap();
+    let out =
+        hub::outbound::produce_packages(&db.store, &vault, day(21), &Default::default(), None)
+            .await
+            .unwrap();
     let names: Vec<_> = out
         .iter()
         .map(|o| (o.participant.as_str(), o.name.as_str()))
@@ -122,9 +123,10 @@ async fn each_issuer_side_participant_gets_its_cards_records_in_its_own_format_o
     assert_eq!(qd[0].amount_fen, 800);
     assert_eq!(qd[0].acceptance.acquirer, "RZ");
 
-    let again = hub::outbound::produce_packages(&db.store, &vault, day(21), "HUB", None)
-        .await
-        .unwrap();
+    let again =
+        hub::outbound::produce_packages(&db.store, &vault, day(21), &Default::default(), None)
+            .await
+            .unwrap();
     assert!(
         again.is_empty(),
         "a package is produced once per window and participant"

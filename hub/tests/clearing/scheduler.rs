@@ -1,13 +1,12 @@
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use chrono::{TimeZone, Utc};
+use chrono::{TimeZone, Timelike, Utc};
+use hub::clearing::ClearingSettings;
 use hub::on_both_backends;
-use hub::scheduler::{
-    JobBody, JobContext, ScheduleConfig, Scheduler, check_late_files, run_locked,
-};
+use hub::scheduler::{JobContext, ScheduleConfig, Scheduler, check_late_files, run_locked};
 use hub::store::{Direction, FileStatus, NewFile, NewParticipant, ParticipantScheme, Store};
+use hub::vault::Vault;
 
 on_both_backends!(
     only_one_holder_gets_a_job_lock_until_it_is_released,
@@ -76,10 +75,8 @@ async fn a_participant_silent_since_the_last_cutoff_is_reported_late_and_audited
         })
         .await
         .unwrap();
-    let ctx = JobContext {
-        store: store.clone(),
-        pki: None,
-    };
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = JobContext::new(store.clone(), Vault::open(dir.path()).unwrap());
     let since = Utc::now() - chrono::Duration::hours(1);
     let late = check_late_files(&ctx, &["MOT".to_string(), "RZ".to_string()], since)
         .await
@@ -105,51 +102,43 @@ async fn a_participant_silent_since_the_last_cutoff_is_reported_late_and_audited
 }
 
 #[tokio::test]
-async fn the_cutoff_job_fires_at_its_time() {
+async fn the_cutoff_job_closes_the_day_at_its_time() {
     let dir = tempfile::tempdir().unwrap();
     let db = hub::store::testing::TestDb::sqlite(dir.path())
         .await
         .unwrap();
-    let fired = Arc::new(AtomicUsize::new(0));
-    let counter = fired.clone();
-    let body: JobBody = Arc::new(move |_ctx| {
-        let counter = counter.clone();
-        Box::pin(async move {
-            counter.fetch_add(1, Ordering::SeqCst);
-        })
-    });
     // A cut-off two seconds from now, local time at UTC+8.
-    let offset = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+    let mut clearing = ClearingSettings::default();
+    let offset = clearing.hub.offset();
     let at = (Utc::now() + chrono::Duration::seconds(2)).with_timezone(&offset);
-    let config = ScheduleConfig {
-        cutoff: at.format("%H:%M:%S").to_string(),
-        ..ScheduleConfig::default()
-    };
-    let sched = Scheduler::start(
-        JobContext {
-            store: db.store.clone(),
-            pki: None,
-        },
-        &config,
-        body,
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        fired.load(Ordering::SeqCst),
-        0,
-        "nothing fires before its time"
+    clearing.hub.cutoff.time = at.time().with_nanosecond(0).unwrap();
+    let day = at.date_naive();
+    let mut ctx = JobContext::new(db.store.clone(), Vault::open(dir.path()).unwrap());
+    ctx.clearing = Arc::new(clearing);
+    let sched = Scheduler::start(ctx, &ScheduleConfig::default())
+        .await
+        .unwrap();
+    assert!(
+        db.store.closed_window(day).await.unwrap().is_none(),
+        "nothing closes before its time"
     );
-    for _ in 0..50 {
-        if fired.load(Ordering::SeqCst) > 0 {
+    let mut closed = None;
+    for _ in 0..60 {
+        closed = db.store.closed_window(day).await.unwrap();
+        if closed.is_some() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(
-        fired.load(Ordering::SeqCst),
-        1,
-        "the cut-off job ran once at its time"
+    let closed = closed.expect("the cut-off job closed the day's window at its time");
+    assert_eq!(closed.day, day);
+    // The whole day was closed through close_day: its settlement instructions exist.
+    assert!(
+        dir.path()
+            .join("settlements")
+            .join(day.to_string())
+            .join(format!("pacs009_{day}.xml"))
+            .exists()
     );
     sched.shutdown().await;
 }

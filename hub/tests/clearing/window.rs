@@ -360,7 +360,7 @@ async fn an_adjustment_clears_in_the_next_window_that_closes(store: Store) {
         .find(|x| x.code == "QD")
         .unwrap();
     assert_eq!(qd.net_fen, 200);
-    let stmt = clearing::statement(&store, day(22), "QD")
+    let stmt = clearing::statement(&store, &Default::default(), day(22), "QD")
         .await
         .unwrap()
         .unwrap();

@@ -12,7 +12,7 @@ use adapters::{Format, ReadOptions, ReasonCode};
 use card_standards::crypto::{Algorithm, Key16};
 use card_standards::{CanonicalTx, CardMedium, CodeTables, IssuerTacKey, TacCheck};
 use chrono::NaiveDate;
-use hub::simulate::{self, Config, FaultKind, GroundTruth, KeysFile, Manifest, World};
+use simulator::{self as simulate, Config, FaultKind, GroundTruth, KeysFile, Manifest, World};
 
 use super::hutong;
 

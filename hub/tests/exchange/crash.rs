@@ -129,7 +129,7 @@ async fn a_file_survives_sigkill_of_the_server_right_after_its_receipt() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let receipt: hub::http::Receipt = serde_json::from_slice(&out.stdout).unwrap();
+    let receipt: hub::wire::Receipt = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(receipt.bytes, 2_000_000);
     child.start_kill().unwrap(); // SIGKILL, no chance to flush anything
     let status = child.wait().await.unwrap();

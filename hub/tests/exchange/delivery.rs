@@ -13,9 +13,10 @@ use axum::response::IntoResponse;
 use axum::routing::put;
 use certs::{KeySource, ParticipantCode, Pki, Validity};
 use hub::delivery::{Deliverer, DeliveryConfig, HubTls, deposit_outbound};
-use hub::http::{Caller, Receipt};
+use hub::http::Caller;
 use hub::server::{ReloadingTls, RunningServer, spawn};
 use hub::store::{DeliveryState, Timestamp};
+use hub::wire::Receipt;
 
 use crate::harness::{Hub, NewEndpoint, sha256};
 

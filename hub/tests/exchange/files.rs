@@ -276,6 +276,7 @@ async fn the_router_refuses_a_dot_dot_name_that_a_raw_client_sends() {
         max_file_bytes: 1000,
         outbox: Default::default(),
         ingest: Default::default(),
+        hub: Default::default(),
     };
     let identity = certs::PeerIdentity {
         participant: certs::ParticipantCode::new("RIZHAO").unwrap(),

@@ -5,9 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use certs::{KeySource, ParticipantCode, Pki, Validity};
+use hub::app::{AppSettings, Application, StoreChoice};
 use hub::client::HubClient;
-use hub::http::{AppState, app};
-use hub::server::{ReloadingTls, RunningServer, spawn};
 use hub::store::testing::TestDb;
 use hub::store::{NewParticipant, ParticipantScheme, Store};
 use hub::vault::Vault;
@@ -21,7 +20,7 @@ pub(crate) struct Hub {
     pub(crate) vault: Vault,
     pub(crate) url: String,
     pub(crate) dir: TempDir,
-    pub(crate) _server: RunningServer,
+    pub(crate) _app: Application,
     #[allow(dead_code)] // the ingest tests read it
     pub(crate) db: TestDb,
     /// Woken by the server when a file is stored.
@@ -69,27 +68,27 @@ impl Hub {
         )
         .unwrap();
         let store = db.store.clone();
-        let vault = Vault::open(&dir.path().join("data")).unwrap();
-        let outbox = Arc::new(Notify::new());
-        let ingest_wake = Arc::new(Notify::new());
-        let state = AppState {
-            store: store.clone(),
-            vault: vault.clone(),
-            max_file_bytes,
-            outbox,
-            ingest: ingest_wake.clone(),
-        };
-        let tls = ReloadingTls::load(certs::ServerTlsFiles::of(&pki)).unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let server = spawn(listener, Arc::new(tls), app(state), Some(store.clone())).unwrap();
-        let url = format!("https://127.0.0.1:{}", server.local_addr.port());
+        // The API alone: the tests drive ingest, delivery and the jobs themselves.
+        let mut settings = AppSettings::new(
+            StoreChoice::Open(store.clone()),
+            dir.path().join("data"),
+            pki.dir().to_path_buf(),
+        );
+        settings.max_file_bytes = max_file_bytes;
+        settings.workers.ingest = false;
+        settings.workers.delivery = false;
+        settings.workers.scheduler = false;
+        let app = Application::build(settings).await.unwrap();
+        let vault = app.vault().clone();
+        let ingest_wake = app.ingest_wake();
+        let url = format!("https://127.0.0.1:{}", app.api_addr().port());
         Hub {
             pki,
             store,
             vault,
             url,
             dir,
-            _server: server,
+            _app: app,
             db,
             ingest_wake,
         }

@@ -6,12 +6,11 @@ use std::sync::Arc;
 use adapters::{FileMeta, Format, sample};
 use card_standards::{CanonicalTx, CodeTables, TxKind};
 use chrono::{Duration, Utc};
-use hub::http::FileResultJson;
-use hub::ingest::checks::china_local;
 use hub::ingest::keys::IssuerKeys;
 use hub::ingest::{IngestConfig, IngestReport, Ingestor};
 use hub::seal::SealKey;
 use hub::store::{Db, Store};
+use hub::wire::FileResultJson;
 
 use crate::harness::{Hub, Party};
 
@@ -226,4 +225,9 @@ pub(crate) fn blacklist_file(
 /// A seal key for tests.
 pub(crate) fn seal_key() -> SealKey {
     SealKey::from_hex("0123456789ABCDEFFEDCBA9876543210").unwrap()
+}
+
+/// Local time of `t` at the hub's default offset (UTC+8): what terminals stamp.
+pub(crate) fn china_local(t: chrono::DateTime<Utc>) -> chrono::NaiveDateTime {
+    hub::settings::HubSettings::default().local_time(t)
 }

@@ -1,10 +1,10 @@
 //! Record-level checks (R01–R07): the record is rejected and kept, the rest of the file goes
 //! on; and what an accepted record is stored with.
 
+use crate::lab::china_local;
 use adapters::Format;
 use card_standards::{Scheme, TxType};
 use chrono::{Duration, Utc};
-use hub::ingest::checks::china_local;
 use hub::store::FileStatus;
 
 use crate::lab::{ACQUIRER, Lab, file, genuine, records, scalar, text};

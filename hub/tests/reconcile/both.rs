@@ -248,7 +248,7 @@ async fn the_rules_decide_what_is_certain_and_adjustments_clear_in_the_next_wind
     let tac = store.discrepancy(tac.id).await.unwrap().unwrap();
     assert_eq!(tac.status, Closed);
     assert!(tac.resolution.unwrap().contains("2026-11-22"));
-    let statement = clearing::statement(&store, day(22), "QD")
+    let statement = clearing::statement(&store, &Default::default(), day(22), "QD")
         .await
         .unwrap()
         .unwrap();

@@ -10,8 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use certs::{Pki, Validity};
-use hub::console::{ConsoleState, console_tls_config, router, serve};
+use hub::console::{ConsoleState, router};
 use hub::reconcile::{self, ReconcileSettings};
+use hub::server::{ReloadingTls, spawn};
 use hub::store::testing::TestDb;
 use hub::store::{NewUser, StaffRole};
 use serde_json::{Value, json};
@@ -304,7 +305,10 @@ async fn finance_staff_sign_in_filter_the_queue_and_act_on_a_case_in_chromium() 
     let pki = Pki::init(&dir.path().join("pki"), "Test hub CA", 30).unwrap();
     pki.issue_server(&["127.0.0.1".into()], Validity::days(30).unwrap())
         .unwrap();
-    let config = Arc::new(console_tls_config(&pki).unwrap());
+    let config = Arc::new(
+        ReloadingTls::load_for(certs::ServerTlsFiles::of(&pki), certs::ClientAuth::Optional)
+            .unwrap(),
+    );
     let state = ConsoleState::new(
         store.clone(),
         w.vault.clone(),
@@ -312,7 +316,7 @@ async fn finance_staff_sign_in_filter_the_queue_and_act_on_a_case_in_chromium() 
         Default::default(),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let console = serve(listener, config, router(state)).unwrap();
+    let console = spawn(listener, config, router(state), None).unwrap();
     let base = format!("https://127.0.0.1:{}", console.local_addr.port());
 
     // Not signed in: every page leads to the sign-in form. A wrong password is refused.

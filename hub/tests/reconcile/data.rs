@@ -225,7 +225,7 @@ pub(crate) async fn close(store: &Store, vault: &Vault, d: u32, now: Timestamp) 
     clearing::close_window(store, &ClearingSettings::default(), day(d), now, false)
         .await
         .unwrap();
-    hub::outbound::produce_packages(store, vault, day(d), "HUB", None)
+    hub::outbound::produce_packages(store, vault, day(d), &Default::default(), None)
         .await
         .unwrap();
 }

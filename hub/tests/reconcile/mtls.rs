@@ -1,16 +1,12 @@
 //! Partners act on their dispute cases over real mutual TLS: a hub on 127.0.0.1 with a fresh
 //! PKI, participants' certificates, the partner API.
 
-use std::sync::Arc;
-
 use certs::{KeySource, ParticipantCode, Pki, Validity};
-use hub::http::{AppState, app};
+use hub::app::{AppSettings, Application, StoreChoice};
 use hub::reconcile::{self, ReconcileSettings};
-use hub::server::{ReloadingTls, spawn};
 use hub::store::testing::TestDb;
 use reconciliation::dispute::Stage;
 use serde_json::{Value, json};
-use tokio::sync::Notify;
 
 use crate::data::{at, day, world};
 
@@ -55,17 +51,16 @@ async fn partners_list_read_add_evidence_and_answer_their_cases_over_mtls_and_no
     let pki = Pki::init(&dir.path().join("pki"), "Test hub CA", 30).unwrap();
     pki.issue_server(&["127.0.0.1".into()], Validity::days(30).unwrap())
         .unwrap();
-    let state = AppState {
-        store: store.clone(),
-        vault: w.vault.clone(),
-        max_file_bytes: 1 << 20,
-        outbox: Arc::new(Notify::new()),
-        ingest: Arc::new(Notify::new()),
-    };
-    let tls = ReloadingTls::load(certs::ServerTlsFiles::of(&pki)).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = spawn(listener, Arc::new(tls), app(state), Some(store.clone())).unwrap();
-    let url = format!("https://127.0.0.1:{}", server.local_addr.port());
+    let mut settings = AppSettings::new(
+        StoreChoice::Open(store.clone()),
+        w.vault.data_dir().to_path_buf(),
+        pki.dir().to_path_buf(),
+    );
+    settings.workers.ingest = false;
+    settings.workers.delivery = false;
+    settings.workers.scheduler = false;
+    let app = Application::build(settings).await.unwrap();
+    let url = app.api_url();
     let (mot, qd, rz) = (client(&pki, "MOT"), client(&pki, "QD"), client(&pki, "RZ"));
 
     // MOT sees its one case (the rejected record: MOT v QD); RZ sees its two, not MOT's.

@@ -1,4 +1,4 @@
-//! `hutong simulate`: a seeded day of China's transit cards around Qingdao, written as the
+//! The simulator (`hutong simulate`): a seeded day of China's transit cards around Qingdao, written as the
 //! files each participant would upload, the results partners would send back, and the ground
 //! truth of every fault injected.
 //!
@@ -28,7 +28,7 @@
 //! simulated cards (about 2 KB each) and a few batches of records, never the day.
 //!
 //! ```no_run
-//! use hub::simulate::{self, Config};
+//! use simulator::{self as simulate, Config};
 //!
 //! let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).expect("a date");
 //! let mut config = Config::new(42, day);
