@@ -189,41 +189,41 @@ pub(super) fn check(text: &str) -> Vec<Problem> {
             None => {}
         }
     }
-    if let Some(path) = &file.keys {
-        if let Err(e) = crate::ingest::keys::IssuerKeys::load(path) {
-            report("keys", e);
-        }
+    if let Some(path) = &file.keys
+        && let Err(e) = crate::ingest::keys::IssuerKeys::load(path)
+    {
+        report("keys", e);
     }
     if let Err(e) = file.ingest.limits() {
         report("ingest", e);
     }
-    if let (Some(a), Some(b)) = (&file.hub_code, &file.ingest.hub_code) {
-        if a != b {
-            report(
-                "hub_code",
-                format!("{a:?} and [ingest] hub_code = {b:?} disagree: give one"),
-            );
-        }
+    if let (Some(a), Some(b)) = (&file.hub_code, &file.ingest.hub_code)
+        && a != b
+    {
+        report(
+            "hub_code",
+            format!("{a:?} and [ingest] hub_code = {b:?} disagree: give one"),
+        );
     }
-    if let Some(path) = &file.fees {
-        if let Err(e) = crate::clearing::ClearingSettings::default().with_fees_file(path) {
-            report("fees", e.to_string());
-        }
+    if let Some(path) = &file.fees
+        && let Err(e) = crate::clearing::ClearingSettings::default().with_fees_file(path)
+    {
+        report("fees", e.to_string());
     }
-    if let Some(path) = &file.reconcile {
-        if let Err(e) = crate::reconcile::ReconcileSettings::default().with_file(path) {
-            report("reconcile", e);
-        }
+    if let Some(path) = &file.reconcile
+        && let Err(e) = crate::reconcile::ReconcileSettings::default().with_file(path)
+    {
+        report("reconcile", e);
     }
-    if let Some(at) = &file.reconcile_at {
-        if let Err(e) = crate::scheduler::parse_local_time("reconcile_at", at) {
-            report("reconcile_at", e.to_string());
-        }
+    if let Some(at) = &file.reconcile_at
+        && let Err(e) = crate::scheduler::parse_local_time("reconcile_at", at)
+    {
+        report("reconcile_at", e.to_string());
     }
-    if let Some(at) = &file.schedule.reconcile_at {
-        if let Err(e) = crate::scheduler::parse_local_time("reconcile_at", at) {
-            report("schedule.reconcile_at", e.to_string());
-        }
+    if let Some(at) = &file.schedule.reconcile_at
+        && let Err(e) = crate::scheduler::parse_local_time("reconcile_at", at)
+    {
+        report("schedule.reconcile_at", e.to_string());
     }
     let s = &file.schedule;
     for (field, value) in [("cutoff", &s.cutoff), ("cert_check", &s.cert_check)] {
@@ -239,10 +239,10 @@ pub(super) fn check(text: &str) -> Vec<Problem> {
             report("schedule.expect", format!("{}: {e}", expected.participant));
         }
     }
-    if let Some(code) = &file.hub_code {
-        if let Err(e) = certs::ParticipantCode::new(code) {
-            report("hub_code", e.to_string());
-        }
+    if let Some(code) = &file.hub_code
+        && let Err(e) = certs::ParticipantCode::new(code)
+    {
+        report("hub_code", e.to_string());
     }
     // In the file's order; problems of the file as a whole last.
     problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
