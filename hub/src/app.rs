@@ -42,11 +42,9 @@ pub const DEFAULT_MAX_FILE_BYTES: u64 = 16 << 30;
 /// Which storage the application runs on.
 #[derive(Debug, Clone)]
 pub enum StoreChoice {
-    /// Open (creating and migrating if needed) this database.
-    Target(DbTarget),
-    /// Open this database as the mode allows (`hutong serve`: migrate an existing hub, or
-    /// create one with `--init`).
-    Opening(DbTarget, OpenMode),
+    /// Open this database as `mode` says: `Migrate` (`hutong serve`: an existing hub, an older
+    /// schema migrated) or `Create` (`hutong serve --init`: created if absent).
+    Target(DbTarget, OpenMode),
     /// Use a store the caller opened already (the demo, tests).
     Open(Store),
 }
@@ -239,8 +237,7 @@ impl Application {
 
         let (store, owns_store) = match store {
             StoreChoice::Open(store) => (store, false),
-            StoreChoice::Target(target) => (Store::open(&target).await?, true),
-            StoreChoice::Opening(target, mode) => (Store::open_with(&target, mode).await?, true),
+            StoreChoice::Target(target, mode) => (Store::open_with(&target, mode).await?, true),
         };
         let vault = Vault::open(&data_dir)?;
         let outbox = Arc::new(Notify::new());

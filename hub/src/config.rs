@@ -51,7 +51,7 @@ use crate::ingest::keys::IssuerKeys;
 use crate::reconcile::ReconcileSettings;
 use crate::scheduler::{parse_local_time, parse_offset};
 use crate::settings::HubSettings;
-use crate::store::DbTarget;
+use crate::store::{DbTarget, OpenMode};
 
 /// The configuration file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -275,7 +275,8 @@ impl ServeFile {
             schedule.reconcile_at.as_deref().unwrap_or("06:00"),
         )
         .map_err(|e| e.to_string())?;
-        let mut settings = AppSettings::new(StoreChoice::Target(target), data_dir, pki);
+        let store = StoreChoice::Target(target, OpenMode::Migrate);
+        let mut settings = AppSettings::new(store, data_dir, pki);
         settings.listen = match self.listen {
             Some(addr) => addr,
             None => DEFAULT_LISTEN.parse().map_err(|e| format!("listen: {e}"))?,

@@ -31,7 +31,7 @@
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # tokio::runtime::Runtime::new()?.block_on(async {
 //! use hub::app::{AppSettings, Application, StoreChoice};
-//! use hub::store::DbTarget;
+//! use hub::store::{DbTarget, OpenMode};
 //!
 //! let dir = tempfile::tempdir()?;
 //! certs::install_default_provider();
@@ -39,7 +39,7 @@
 //! pki.issue_server(&["127.0.0.1".into()], certs::Validity::days(30)?)?;
 //! let data = dir.path().join("data");
 //! let settings = AppSettings::new(
-//!     StoreChoice::Target(DbTarget::DataDir(data.clone())),
+//!     StoreChoice::Target(DbTarget::DataDir(data.clone()), OpenMode::Create),
 //!     data,
 //!     pki.dir().to_path_buf(),
 //! );

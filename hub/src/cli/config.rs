@@ -177,8 +177,7 @@ pub(super) fn check(text: &str) -> Vec<Problem> {
         match &pki {
             Some(pki) => {
                 let files = certs::ServerTlsFiles::of(pki);
-                let tls = crate::server::ReloadingTls::load_for(files, certs::ClientAuth::Optional);
-                if let Err(e) = tls {
+                if let Err(e) = files.load_for(certs::ClientAuth::Optional) {
                     report("console_listen", format!("the console's TLS: {e}"));
                 }
             }
@@ -197,12 +196,13 @@ pub(super) fn check(text: &str) -> Vec<Problem> {
     if let Err(e) = file.ingest.limits() {
         report("ingest", e);
     }
-    if let (Some(a), Some(b)) = (&file.hub_code, &file.ingest.hub_code)
-        && a != b
+    if file.ingest.hub_code.is_some()
+        && file.hub_code.is_some()
+        && file.ingest.hub_code != file.hub_code
     {
         report(
             "hub_code",
-            format!("{a:?} and [ingest] hub_code = {b:?} disagree: give one"),
+            "hub_code and [ingest] hub_code disagree: give one".into(),
         );
     }
     if let Some(path) = &file.fees

@@ -93,21 +93,17 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     .ok_or_else(|| BadInput("no database".into()))?;
     let described = target.describe();
     let mut settings = file.app_settings(target.clone()).map_err(BadInput)?;
-    // One serve per SQLite data directory (issue 18), held until the process ends; a missing
-    // hub is created only with --init, an older schema is migrated.
+    if init {
+        settings.store = StoreChoice::Target(target.clone(), OpenMode::Create);
+    }
+    // One serve per SQLite data directory, held until the process ends (released on a crash).
     let mut lock = DataDirLock::for_serve(&target, &data_dir, &settings.listen.to_string(), init)?;
-    let mode = if init {
-        OpenMode::Create
-    } else {
-        OpenMode::Migrate
-    };
-    settings.store = StoreChoice::Opening(target, mode);
 
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let app = Application::build(settings).await.map_err(|e| match e {
             AppError::Pki(m) => anyhow::Error::new(BadInput(m)),
-            AppError::Store(e) if e.is_bad_input() => anyhow::Error::new(BadInput(e.to_string())),
+            AppError::Store(e) => anyhow::Error::new(e),
             other => anyhow::Error::new(other),
         })?;
         if let Some(lock) = lock.as_mut() {
