@@ -620,3 +620,48 @@ fn a_missing_postgresql_database_is_named_with_createdb_first() {
     let pg_isready = e.find("pg_isready").expect("pg_isready named");
     assert!(createdb < pg_isready, "the likeliest remedy first: {e}");
 }
+
+#[tokio::test]
+async fn status_names_files_waiting_too_long_and_accepted_files_a_cut_off_missed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap().to_string();
+    ok(&hutong(&["init", "--data-dir", &d]));
+    let old = "2026-01-01T00:00:00.000000Z";
+    let participant = format!(
+        "INSERT INTO participants (code, scheme, name, created_at) \
+         VALUES ('RZ', 'partner', 'Rizhao', '{old}')"
+    );
+    let file = |name: &str, status: &str| {
+        format!(
+            "INSERT INTO files (direction, sender, name, sha256, bytes, status, stored_path, \
+             received_at) VALUES ('in', 'RZ', '{name}', '{name}', 1, '{status}', 'x', '{old}')"
+        )
+    };
+    let (waiting, accepted) = (file("a.xml", "received"), file("b.xml", "accepted"));
+    sql(
+        &hub::store::DbTarget::DataDir(dir.path().to_path_buf()),
+        &[&participant, &waiting, &accepted],
+    )
+    .await;
+    let out = hutong(&["status", "--data-dir", &d, "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["ingest"]["files_waiting"], 1);
+    assert_eq!(r["ingest"]["oldest_waiting_at"], old);
+    assert_eq!(r["windows"]["open"]["files"], 1);
+    let attention: Vec<&str> = r["attention"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(attention.len(), 2, "{attention:?}");
+    assert!(
+        attention[0].starts_with("1 file(s) waiting for ingest"),
+        "{attention:?}"
+    );
+    assert!(
+        attention[1].contains("has the cut-off run?"),
+        "{attention:?}"
+    );
+}
