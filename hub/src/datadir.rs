@@ -95,8 +95,9 @@ impl DataDirLock {
 
     /// The lock `hutong serve` takes: on `data_dir` when the database is SQLite in it, none for
     /// a URL (PostgreSQL replicas share a database; an `sqlite:` URL names its own file). A
-    /// missing directory is created only when `create` (`serve --init`); otherwise no lock is
-    /// taken and opening the store refuses the missing hub.
+    /// missing directory is created only when `create` (`serve --init`); without it, a
+    /// directory with no `hutong.db` gets no lock (nor lock file): opening the store refuses
+    /// the missing hub.
     pub fn for_serve(
         target: &crate::store::DbTarget,
         data_dir: &Path,
@@ -111,7 +112,8 @@ impl DataDirLock {
                 path: data_dir.display().to_string(),
                 source,
             })?;
-        } else if !data_dir.is_dir() {
+        } else if !data_dir.join(crate::store::SQLITE_FILE).exists() {
+            // No hub: opening the store refuses it; leave the directory as it is.
             return Ok(None);
         }
         DataDirLock::acquire(data_dir, address).map(Some)

@@ -19,7 +19,8 @@
 //! | run | [`scheduler`] | the one scheduler of every timed job (cut-off, results intake, deadlines, reconciliation, checks) |
 //! | people | [`console`] | the finance console (server-rendered pages) |
 //! | | [`cli`], [`demo`] | the `hutong` commands; the whole day end to end on the embedded default |
-//! | | [`store`] | every SQL statement: SQLite and PostgreSQL behind one [`store::Store`] |
+//! | | [`store`] | every SQL statement: SQLite and PostgreSQL behind one [`store::Store`]; opening refuses a missing hub or a schema of another version ([`store::OpenMode`]) |
+//! | | [`datadir`] | one `hutong serve` per SQLite data directory ([`datadir::DataDirLock`]) |
 //!
 //! Dependencies among these modules point one way (no import circle): the store and the vault
 //! know nothing of the parts above them, and the application knows them all.

@@ -15,6 +15,10 @@ use crate::store::{Store, Timestamp};
 /// A file waiting this long for ingest needs attention (a running server ingests at once).
 const INGEST_WAIT_LIMIT_SECONDS: i64 = 15 * 60;
 
+/// An accepted file this long in no window means a cut-off was missed (the window of its day
+/// closes the evening it arrives, or the next).
+const OPEN_WINDOW_LIMIT_SECONDS: i64 = 2 * 86400;
+
 /// Arguments of `hutong status`.
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -67,6 +71,14 @@ pub(super) fn run(a: StatusArgs) -> anyhow::Result<ExitCode> {
             "{} file(s) waiting for ingest, the oldest for {}: is `hutong serve` running? \
              (or run `hutong ingest`)",
             queues.files_waiting,
+            duration(s)
+        ));
+    }
+    if let Some(s) = age(queues.open_window_oldest_at).filter(|s| *s > OPEN_WINDOW_LIMIT_SECONDS) {
+        attention.push(format!(
+            "{} accepted file(s) in no settlement window, the oldest received {} ago: has the \
+             cut-off run? (`hutong clear --day D`)",
+            queues.open_window_files,
             duration(s)
         ));
     }

@@ -556,3 +556,99 @@ fn config_check_reports_every_problem_at_once_with_its_key_and_line() {
     let out = hutong(&["config", "check", file.to_str().unwrap()]);
     assert!(ok(&out).contains("no problems found"));
 }
+
+#[tokio::test]
+async fn serve_migrates_an_older_schema_that_other_commands_refuse() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = pki(dir.path());
+    let data = dir.path().join("data");
+    let d = data.to_str().unwrap().to_string();
+    ok(&hutong(&["init", "--data-dir", &d]));
+    sql(&hub::store::DbTarget::DataDir(data.clone()), OLDER).await;
+    let refused = hutong(&["participants", "list", "--data-dir", &d]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+
+    let (server, _) = tokio::task::spawn_blocking(move || {
+        serve(&["--data-dir", &d, "--pki", &p]).expect("serve migrates and starts")
+    })
+    .await
+    .unwrap();
+    stop(server);
+    let d = data.to_str().unwrap();
+    ok(&hutong(&["participants", "list", "--data-dir", d]));
+    let status: Value =
+        serde_json::from_slice(&hutong(&["status", "--data-dir", d, "--json"]).stdout).unwrap();
+    assert_eq!(
+        status["hub"]["schema_version"], 20261202000001_i64,
+        "{status}"
+    );
+}
+
+#[test]
+fn a_missing_postgresql_database_is_named_with_createdb_first() {
+    let Some(base) = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "DATABASE_URL must be set under CI"
+        );
+        eprintln!("DATABASE_URL is not set: PostgreSQL not tested");
+        return;
+    };
+    let mut url = reqwest::Url::parse(&base).unwrap();
+    url.set_path("/hutong_no_such_database");
+    let out = hutong(&["participants", "list", "--database", url.as_str()]);
+    assert_eq!(out.status.code(), Some(1));
+    let e = stderr(&out);
+    assert!(
+        e.contains("\"hutong_no_such_database\" does not exist"),
+        "{e}"
+    );
+    let createdb = e.find("createdb").expect("createdb named");
+    let pg_isready = e.find("pg_isready").expect("pg_isready named");
+    assert!(createdb < pg_isready, "the likeliest remedy first: {e}");
+}
+
+#[tokio::test]
+async fn status_names_files_waiting_too_long_and_accepted_files_a_cut_off_missed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap().to_string();
+    ok(&hutong(&["init", "--data-dir", &d]));
+    let old = "2026-01-01T00:00:00.000000Z";
+    let participant = format!(
+        "INSERT INTO participants (code, scheme, name, created_at) \
+         VALUES ('RZ', 'partner', 'Rizhao', '{old}')"
+    );
+    let file = |name: &str, status: &str| {
+        format!(
+            "INSERT INTO files (direction, sender, name, sha256, bytes, status, stored_path, \
+             received_at) VALUES ('in', 'RZ', '{name}', '{name}', 1, '{status}', 'x', '{old}')"
+        )
+    };
+    let (waiting, accepted) = (file("a.xml", "received"), file("b.xml", "accepted"));
+    sql(
+        &hub::store::DbTarget::DataDir(dir.path().to_path_buf()),
+        &[&participant, &waiting, &accepted],
+    )
+    .await;
+    let out = hutong(&["status", "--data-dir", &d, "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["ingest"]["files_waiting"], 1);
+    assert_eq!(r["ingest"]["oldest_waiting_at"], old);
+    assert_eq!(r["windows"]["open"]["files"], 1);
+    let attention: Vec<&str> = r["attention"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(attention.len(), 2, "{attention:?}");
+    assert!(
+        attention[0].starts_with("1 file(s) waiting for ingest"),
+        "{attention:?}"
+    );
+    assert!(
+        attention[1].contains("has the cut-off run?"),
+        "{attention:?}"
+    );
+}
