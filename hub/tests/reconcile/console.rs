@@ -6,13 +6,11 @@
 //! `HUTONG_CONSOLE_SCREENSHOT=docs/console.png` also writes the screenshot for the README.
 
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
 
 use certs::{Pki, Validity};
-use hub::console::{ConsoleState, router};
+use hub::app::{AppSettings, Application, StoreChoice};
 use hub::reconcile::{self, ReconcileSettings};
-use hub::server::{ReloadingTls, spawn};
 use hub::store::testing::TestDb;
 use hub::store::{NewUser, StaffRole};
 use serde_json::{Value, json};
@@ -305,19 +303,22 @@ async fn finance_staff_sign_in_filter_the_queue_and_act_on_a_case_in_chromium() 
     let pki = Pki::init(&dir.path().join("pki"), "Test hub CA", 30).unwrap();
     pki.issue_server(&["127.0.0.1".into()], Validity::days(30).unwrap())
         .unwrap();
-    let config = Arc::new(
-        ReloadingTls::load_for(certs::ServerTlsFiles::of(&pki), certs::ClientAuth::Optional)
-            .unwrap(),
+    // The hub as `hutong serve --console-listen` builds it; the test drives the jobs itself.
+    let mut app_settings = AppSettings::new(
+        StoreChoice::Open(store.clone()),
+        w.vault.data_dir().to_path_buf(),
+        pki.dir().to_path_buf(),
     );
-    let state = ConsoleState::new(
-        store.clone(),
-        w.vault.clone(),
-        settings.clone(),
-        Default::default(),
+    app_settings.console_listen = Some(([127, 0, 0, 1], 0).into());
+    app_settings.reconcile = settings.clone();
+    app_settings.workers.ingest = false;
+    app_settings.workers.delivery = false;
+    app_settings.workers.scheduler = false;
+    let console = Application::build(app_settings).await.unwrap();
+    let base = format!(
+        "https://127.0.0.1:{}",
+        console.console_addr().expect("a console").port()
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let console = spawn(listener, config, router(state), None).unwrap();
-    let base = format!("https://127.0.0.1:{}", console.local_addr.port());
 
     // Not signed in: every page leads to the sign-in form. A wrong password is refused.
     driver.goto(&format!("{base}/discrepancies")).await;
@@ -529,6 +530,6 @@ async fn finance_staff_sign_in_filter_the_queue_and_act_on_a_case_in_chromium() 
         .await
         .unwrap();
     assert_eq!(&xlsx[..2], b"PK");
-    console.stop();
+    console.stop().await;
     let _ = driver.call(reqwest::Method::DELETE, "", None).await;
 }
