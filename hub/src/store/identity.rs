@@ -63,25 +63,30 @@ fn migrator(backend: Backend) -> &'static sqlx::migrate::Migrator {
 }
 
 impl Store {
-    /// The versions of the migrations applied to this database; `None` when it has no
-    /// migrations table (it is not a hutong database, or an empty one).
-    async fn applied_migrations(&self) -> StoreResult<Option<Vec<i64>>> {
-        let exists: bool = match self.db() {
+    /// Whether the database has a table named `name` (in the search path, on PostgreSQL).
+    async fn table_exists(&self, name: &str) -> StoreResult<bool> {
+        Ok(match self.db() {
             Db::Sqlite(pool) => {
                 sqlx::query_scalar(
-                    "SELECT count(*) > 0 FROM sqlite_master \
-                     WHERE type = 'table' AND name = '_sqlx_migrations'",
+                    "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = $1",
                 )
+                .bind(name)
                 .fetch_one(pool)
                 .await?
             }
             Db::Postgres(pool) => {
-                sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+                sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+                    .bind(name)
                     .fetch_one(pool)
                     .await?
             }
-        };
-        if !exists {
+        })
+    }
+
+    /// The versions of the migrations applied to this database; `None` when it has no
+    /// migrations table (it is not a hutong database, or an empty one).
+    async fn applied_migrations(&self) -> StoreResult<Option<Vec<i64>>> {
+        if !self.table_exists("_sqlx_migrations").await? {
             return Ok(None);
         }
         let sql = "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version";
@@ -92,22 +97,7 @@ impl Store {
 
     /// The hub's identity; `None` when the row (or the table) is missing.
     pub async fn hub_identity(&self) -> StoreResult<Option<HubIdentity>> {
-        let exists: bool = match self.db() {
-            Db::Sqlite(pool) => {
-                sqlx::query_scalar(
-                    "SELECT count(*) > 0 FROM sqlite_master \
-                     WHERE type = 'table' AND name = 'hub_identity'",
-                )
-                .fetch_one(pool)
-                .await?
-            }
-            Db::Postgres(pool) => {
-                sqlx::query_scalar("SELECT to_regclass('hub_identity') IS NOT NULL")
-                    .fetch_one(pool)
-                    .await?
-            }
-        };
-        if !exists {
+        if !self.table_exists("hub_identity").await? {
             return Ok(None);
         }
         let sql = "SELECT hub_code, created_at, schema_version, migrated_at \
