@@ -39,26 +39,26 @@ pub struct CardRecords {
 }
 
 #[derive(sqlx::FromRow)]
-pub(super) struct AuditRow {
-    pub(super) id: i64,
-    pub(super) scheme: String,
-    pub(super) issuer_code: String,
-    pub(super) city_code: String,
-    pub(super) card_serial: String,
-    pub(super) kind: String,
-    pub(super) card_seq: i64,
-    pub(super) balance_before_fen: i64,
-    pub(super) amount_fen: i64,
-    pub(super) tx_time: NaiveDateTime,
-    pub(super) terminal: String,
-    pub(super) terminal_seq: i64,
-    pub(super) acquirer: String,
-    pub(super) issuer_participant: String,
-    pub(super) tac_status: String,
-    pub(super) medium: String,
+struct AuditRow {
+    id: i64,
+    scheme: String,
+    issuer_code: String,
+    city_code: String,
+    card_serial: String,
+    kind: String,
+    card_seq: i64,
+    balance_before_fen: i64,
+    amount_fen: i64,
+    tx_time: NaiveDateTime,
+    terminal: String,
+    terminal_seq: i64,
+    acquirer: String,
+    issuer_participant: String,
+    tac_status: String,
+    medium: String,
 }
 
-pub(super) const AUDIT_COLUMNS: &str = "r.id, r.scheme, r.issuer_code, r.city_code, r.card_serial, r.kind, CAST(r.card_seq AS BIGINT) AS card_seq, r.balance_before_fen, r.amount_fen, r.tx_time, r.terminal, r.terminal_seq, r.acquirer, r.issuer_participant, r.tac_status, r.medium";
+const AUDIT_COLUMNS: &str = "r.id, r.scheme, r.issuer_code, r.city_code, r.card_serial, r.kind, CAST(r.card_seq AS BIGINT) AS card_seq, r.balance_before_fen, r.amount_fen, r.tx_time, r.terminal, r.terminal_seq, r.acquirer, r.issuer_participant, r.tac_status, r.medium";
 
 /// The stored record query the card audit streams: every record of the cards that have a
 /// record in day `day`'s window (every record when `None`), ordered by card.

@@ -131,30 +131,30 @@ impl Discrepancy {
 }
 
 #[derive(sqlx::FromRow)]
-pub(super) struct DiscrepancyRow {
-    pub(super) id: i64,
+struct DiscrepancyRow {
+    id: i64,
     #[sqlx(rename = "type")]
-    pub(super) kind: String,
-    pub(super) day: String,
-    pub(super) status: String,
-    pub(super) participants: String,
-    pub(super) acquirer: Option<String>,
-    pub(super) issuer: Option<String>,
-    pub(super) flow: Option<String>,
-    pub(super) scheme: Option<String>,
-    pub(super) records: String,
-    pub(super) files: String,
-    pub(super) amount_fen: i64,
-    pub(super) detail: String,
-    pub(super) rule: Option<String>,
-    pub(super) decision: Option<String>,
-    pub(super) adjustment_ref: Option<String>,
-    pub(super) case_id: Option<i64>,
-    pub(super) resend_file_id: Option<i64>,
-    pub(super) resolution: Option<String>,
-    pub(super) found_at: Timestamp,
-    pub(super) updated_at: Timestamp,
-    pub(super) closed_at: Option<Timestamp>,
+    kind: String,
+    day: String,
+    status: String,
+    participants: String,
+    acquirer: Option<String>,
+    issuer: Option<String>,
+    flow: Option<String>,
+    scheme: Option<String>,
+    records: String,
+    files: String,
+    amount_fen: i64,
+    detail: String,
+    rule: Option<String>,
+    decision: Option<String>,
+    adjustment_ref: Option<String>,
+    case_id: Option<i64>,
+    resend_file_id: Option<i64>,
+    resolution: Option<String>,
+    found_at: Timestamp,
+    updated_at: Timestamp,
+    closed_at: Option<Timestamp>,
 }
 
 impl TryFrom<DiscrepancyRow> for Discrepancy {
@@ -199,7 +199,7 @@ impl TryFrom<DiscrepancyRow> for Discrepancy {
     }
 }
 
-pub(super) const DISCREPANCY_COLUMNS: &str = "d.id, d.type, d.day, d.status, d.participants, d.acquirer, d.issuer, d.flow, d.scheme, d.records, d.files, d.amount_fen, d.detail, d.rule, d.decision, d.adjustment_ref, d.case_id, d.resend_file_id, d.resolution, d.found_at, d.updated_at, d.closed_at";
+const DISCREPANCY_COLUMNS: &str = "d.id, d.type, d.day, d.status, d.participants, d.acquirer, d.issuer, d.flow, d.scheme, d.records, d.files, d.amount_fen, d.detail, d.rule, d.decision, d.adjustment_ref, d.case_id, d.resend_file_id, d.resolution, d.found_at, d.updated_at, d.closed_at";
 
 /// A discrepancy to store.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -27,7 +27,7 @@ pub struct ResultFileInfo {
     pub processed_at: Timestamp,
 }
 
-pub(super) type ResultFileRow = (
+type ResultFileRow = (
     i64,
     String,
     String,
@@ -40,7 +40,7 @@ pub(super) type ResultFileRow = (
     Timestamp,
 );
 
-pub(super) fn result_file(row: ResultFileRow) -> StoreResult<ResultFileInfo> {
+fn result_file(row: ResultFileRow) -> StoreResult<ResultFileInfo> {
     let (file_id, partner, day, status, error, results, bad, count, amount, at) = row;
     Ok(ResultFileInfo {
         file_id,
@@ -56,7 +56,7 @@ pub(super) fn result_file(row: ResultFileRow) -> StoreResult<ResultFileInfo> {
     })
 }
 
-pub(super) const RESULT_FILE_COLUMNS: &str = "file_id, partner, day, status, error, results, bad_results, declared_count, declared_amount_fen, processed_at";
+const RESULT_FILE_COLUMNS: &str = "file_id, partner, day, status, error, results, bad_results, declared_count, declared_amount_fen, processed_at";
 
 /// The declared totals of a result file as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -173,7 +173,7 @@ pub async fn insert_result_lines(
 }
 
 /// The columns of a natural key, as stored in `records` and `partner_results`.
-pub(super) type KeyCols = (String, String, String, String, i64, String, String, i64);
+type KeyCols = (String, String, String, String, i64, String, String, i64);
 
 pub(super) fn natural_key(cols: KeyCols) -> StoreResult<NaturalKey> {
     let (scheme, issuer, city, serial, card_seq, kind, terminal, terminal_seq) = cols;

@@ -17,7 +17,7 @@ pub struct SentRow {
     pub acquirer: String,
 }
 
-pub(super) type SentDbRow = (
+type SentDbRow = (
     i64,
     i64,
     String,
@@ -32,7 +32,7 @@ pub(super) type SentDbRow = (
     String,
 );
 
-pub(super) fn sent_row(r: SentDbRow) -> StoreResult<SentRow> {
+fn sent_row(r: SentDbRow) -> StoreResult<SentRow> {
     Ok(SentRow {
         record_id: r.0,
         file_id: r.1,
@@ -42,7 +42,7 @@ pub(super) fn sent_row(r: SentDbRow) -> StoreResult<SentRow> {
     })
 }
 
-pub(super) const SENT_COLUMNS: &str = "r.id, r.file_id, r.scheme, r.issuer_code, r.city_code, r.card_serial, CAST(r.card_seq AS BIGINT) AS card_seq, r.kind, r.terminal, r.terminal_seq, r.amount_fen, r.acquirer";
+const SENT_COLUMNS: &str = "r.id, r.file_id, r.scheme, r.issuer_code, r.city_code, r.card_serial, CAST(r.card_seq AS BIGINT) AS card_seq, r.kind, r.terminal, r.terminal_seq, r.amount_fen, r.acquirer";
 
 impl Store {
     /// The records behind the outbound package day `day`'s window sent `partner` (its cards'

@@ -64,12 +64,12 @@ pub(super) struct SqliteRow {
 /// Shares repeated strings (card types, industries, acquirers, routes…) between rows, so that
 /// binding them does not allocate per row.
 #[derive(Debug, Default)]
-pub(super) struct Interner(HashMap<Box<str>, Arc<str>>);
+struct Interner(HashMap<Box<str>, Arc<str>>);
 
 impl Interner {
     const MAX: usize = 65_536;
 
-    pub(super) fn get(&mut self, s: &str) -> Arc<str> {
+    fn get(&mut self, s: &str) -> Arc<str> {
         if let Some(a) = self.0.get(s) {
             return a.clone();
         }
@@ -85,12 +85,12 @@ impl Interner {
 /// thread, and cuts them into batches.
 #[derive(Debug)]
 pub struct RecordEncoder {
-    pub(super) backend: Backend,
-    pub(super) copy: bool,
-    pub(super) file_id: i64,
-    pub(super) batch: Batch,
-    pub(super) strings: Interner,
-    pub(super) hex: String,
+    backend: Backend,
+    copy: bool,
+    file_id: i64,
+    batch: Batch,
+    strings: Interner,
+    hex: String,
 }
 
 /// The columns of a rejection in `COPY` order (PostgreSQL).
@@ -112,7 +112,7 @@ pub(super) const SQLITE_INSERT_COLUMNS: &str = "file_id, record_no, natural_key,
 
 pub(super) const SQLITE_VALUES_PER_ROW: usize = 24;
 
-pub(super) fn medium_str(m: CardMedium) -> &'static str {
+fn medium_str(m: CardMedium) -> &'static str {
     match m {
         CardMedium::Cpu => "cpu",
         CardMedium::MifareClassic => "m1",
@@ -120,7 +120,7 @@ pub(super) fn medium_str(m: CardMedium) -> &'static str {
 }
 
 /// `tx_time` as both backends store it in text: `YYYY-MM-DD HH:MM:SS`.
-pub(super) fn time_text(t: NaiveDateTime, out: &mut String) {
+fn time_text(t: NaiveDateTime, out: &mut String) {
     let _ = write!(out, "{}", t.format("%Y-%m-%d %H:%M:%S"));
 }
 
@@ -137,18 +137,18 @@ pub(super) fn copy_text(out: &mut Vec<u8>, s: &str) {
     }
 }
 
-pub(super) fn copy_opt(out: &mut Vec<u8>, s: Option<&str>) {
+fn copy_opt(out: &mut Vec<u8>, s: Option<&str>) {
     match s {
         Some(s) => copy_text(out, s),
         None => out.extend_from_slice(b"\\N"),
     }
 }
 
-pub(super) fn copy_num(out: &mut Vec<u8>, n: i64) {
+fn copy_num(out: &mut Vec<u8>, n: i64) {
     let _ = write!(VecWriter(out), "{n}");
 }
 
-pub(super) struct VecWriter<'a>(&'a mut Vec<u8>);
+struct VecWriter<'a>(&'a mut Vec<u8>);
 
 impl std::fmt::Write for VecWriter<'_> {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {

@@ -32,11 +32,11 @@ pub fn kind_code(k: TxKind) -> u8 {
     }
 }
 
-pub(super) fn scheme_of_code(c: u8) -> Option<Scheme> {
+fn scheme_of_code(c: u8) -> Option<Scheme> {
     Scheme::ALL.into_iter().find(|s| scheme_code(*s) == c)
 }
 
-pub(super) fn kind_of_code(c: u8) -> TxKind {
+fn kind_of_code(c: u8) -> TxKind {
     [
         TxKind::Load,
         TxKind::Unload,

@@ -80,39 +80,39 @@ pub struct StoredRecord {
 }
 
 #[derive(FromRow)]
-pub(super) struct FullRow {
-    pub(super) id: i64,
-    pub(super) file_id: i64,
-    pub(super) record_no: i64,
-    pub(super) scheme: String,
-    pub(super) issuer_code: String,
-    pub(super) city_code: String,
-    pub(super) card_serial: String,
-    pub(super) card_type: String,
-    pub(super) card_type_raw: String,
-    pub(super) medium: String,
-    pub(super) tx_type: i64,
-    pub(super) amount_fen: i64,
-    pub(super) balance_before_fen: i64,
-    pub(super) card_seq: i64,
-    pub(super) terminal: String,
-    pub(super) terminal_seq: i64,
-    pub(super) tx_time: NaiveDateTime,
-    pub(super) key_version: i64,
-    pub(super) alg_id: i64,
-    pub(super) tac: Option<String>,
-    pub(super) auth_code: Option<String>,
-    pub(super) acquirer: String,
-    pub(super) operator: Option<String>,
-    pub(super) industry: String,
-    pub(super) line: Option<String>,
-    pub(super) station: Option<String>,
-    pub(super) vehicle: Option<String>,
-    pub(super) issuer_participant: String,
-    pub(super) tac_status: String,
+struct FullRow {
+    id: i64,
+    file_id: i64,
+    record_no: i64,
+    scheme: String,
+    issuer_code: String,
+    city_code: String,
+    card_serial: String,
+    card_type: String,
+    card_type_raw: String,
+    medium: String,
+    tx_type: i64,
+    amount_fen: i64,
+    balance_before_fen: i64,
+    card_seq: i64,
+    terminal: String,
+    terminal_seq: i64,
+    tx_time: NaiveDateTime,
+    key_version: i64,
+    alg_id: i64,
+    tac: Option<String>,
+    auth_code: Option<String>,
+    acquirer: String,
+    operator: Option<String>,
+    industry: String,
+    line: Option<String>,
+    station: Option<String>,
+    vehicle: Option<String>,
+    issuer_participant: String,
+    tac_status: String,
 }
 
-pub(super) const FULL_COLUMNS: &str = "id, CAST(file_id AS BIGINT) AS file_id, CAST(record_no AS BIGINT) \
+const FULL_COLUMNS: &str = "id, CAST(file_id AS BIGINT) AS file_id, CAST(record_no AS BIGINT) \
      AS record_no, scheme, issuer_code, city_code, card_serial, card_type, card_type_raw, medium, \
      CAST(tx_type AS BIGINT) AS tx_type, CAST(amount_fen AS BIGINT) AS amount_fen, \
      CAST(balance_before_fen AS BIGINT) AS balance_before_fen, CAST(card_seq AS BIGINT) AS \
@@ -304,7 +304,7 @@ impl Store {
         (rrx, arx)
     }
 
-    pub(super) async fn page_rejections(
+    async fn page_rejections(
         &self,
         file_id: i64,
         chunk: usize,
@@ -341,7 +341,7 @@ impl Store {
         }
     }
 
-    pub(super) async fn page_accepted(
+    async fn page_accepted(
         &self,
         file_id: i64,
         chunk: usize,

@@ -84,7 +84,7 @@ pub async fn store_batches(
     }
 }
 
-pub(super) fn sqlite_insert_sql(rows: usize) -> String {
+fn sqlite_insert_sql(rows: usize) -> String {
     let mut sql = String::with_capacity(60 + rows * SQLITE_VALUES_PER_ROW * 3);
     let _ = write!(sql, "INSERT INTO records ({SQLITE_INSERT_COLUMNS}) VALUES ");
     for r in 0..rows {
@@ -104,7 +104,7 @@ pub(super) fn sqlite_insert_sql(rows: usize) -> String {
     sql
 }
 
-pub(super) async fn store_sqlite(
+async fn store_sqlite(
     tx: &mut Tx,
     file_id: i64,
     rx: &mut mpsc::Receiver<Batch>,
@@ -207,7 +207,7 @@ pub(super) async fn store_sqlite(
 }
 
 /// The `R03` rejection of a record whose key is already accepted (`twin`: id, file, record).
-pub(super) fn duplicate_rejection(
+fn duplicate_rejection(
     record_no: i64,
     nk: &[u8],
     amount: i64,
@@ -244,7 +244,7 @@ pub(super) fn duplicate_rejection(
     (rej, twin.map(|(id, _, _)| id))
 }
 
-pub(super) async fn insert_rejection_sqlite(
+async fn insert_rejection_sqlite(
     conn: &mut sqlx::SqliteConnection,
     file_id: i64,
     r: &NewRejection,
@@ -256,7 +256,7 @@ pub(super) async fn insert_rejection_sqlite(
     Ok(())
 }
 
-pub(super) async fn store_postgres(
+async fn store_postgres(
     tx: &mut Tx,
     file_id: i64,
     rx: &mut mpsc::Receiver<Batch>,
@@ -416,6 +416,6 @@ pub(super) async fn store_postgres(
 }
 
 /// Lines in a `COPY` text buffer (one per row).
-pub(super) fn bytecount_lines(b: &[u8]) -> u64 {
+fn bytecount_lines(b: &[u8]) -> u64 {
     b.iter().filter(|&&c| c == b'\n').count() as u64
 }
