@@ -158,6 +158,18 @@ pub enum AppError {
     Scheduler(#[from] SchedulerError),
 }
 
+impl AppError {
+    /// True for errors the operator fixes by changing what was given (a PKI directory that
+    /// cannot serve, storage that is missing or of another version): the CLI exits 2.
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            AppError::Pki(_) => true,
+            AppError::Store(s) => s.is_bad_input(),
+            _ => false,
+        }
+    }
+}
+
 /// The running hub.
 pub struct Application {
     store: Store,

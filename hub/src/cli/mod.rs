@@ -137,9 +137,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The exit code for an error: 2 for [`BadInput`] and for storage errors the user fixes by
+/// The exit code for an error: 2 for [`BadInput`], for storage errors the user fixes by
 /// pointing elsewhere or running `hutong init` ([`crate::store::StoreError::is_bad_input`]),
-/// anywhere in the chain; 1 otherwise.
+/// a taken data directory and an application that cannot start on what it was given
+/// ([`crate::app::AppError::is_bad_input`]), anywhere in the chain; 1 otherwise.
 pub fn exit_code_for(err: &anyhow::Error) -> ExitCode {
     let bad = err.chain().any(|e| {
         e.downcast_ref::<BadInput>().is_some()
@@ -147,6 +148,8 @@ pub fn exit_code_for(err: &anyhow::Error) -> ExitCode {
                 .is_some_and(|s| s.is_bad_input())
             || e.downcast_ref::<crate::datadir::LockError>()
                 .is_some_and(|l| l.is_bad_input())
+            || e.downcast_ref::<crate::app::AppError>()
+                .is_some_and(|a| a.is_bad_input())
     });
     if bad {
         ExitCode::from(2)

@@ -9,7 +9,7 @@ use clap::Args;
 
 use super::BadInput;
 use super::args::StorageArgs;
-use crate::app::{AppError, Application, StoreChoice};
+use crate::app::{Application, StoreChoice};
 use crate::config::ServeFile;
 use crate::datadir::DataDirLock;
 use crate::store::{DbTarget, OpenMode};
@@ -101,11 +101,7 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
-        let app = Application::build(settings).await.map_err(|e| match e {
-            AppError::Pki(m) => anyhow::Error::new(BadInput(m)),
-            AppError::Store(e) => anyhow::Error::new(e),
-            other => anyhow::Error::new(other),
-        })?;
+        let app = Application::build(settings).await?;
         if let Some(lock) = lock.as_mut() {
             lock.set_address(&app.api_addr().to_string())?;
         }
