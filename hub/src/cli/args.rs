@@ -38,6 +38,13 @@ pub(crate) fn algorithm(s: &str) -> Result<Algorithm, String> {
     s.parse().map_err(|_| "expected 3des or sm4".to_string())
 }
 
+/// A participant code, as `certs::ParticipantCode` accepts it.
+pub(crate) fn participant_code(s: &str) -> Result<String, String> {
+    certs::ParticipantCode::new(s)
+        .map(|c| c.as_str().to_string())
+        .map_err(|e| e.to_string())
+}
+
 /// `YYYYMMDDhhmmss`.
 pub(crate) fn compact_datetime(s: &str) -> Result<NaiveDateTime, String> {
     card_standards::bcd::parse_compact_datetime("datetime", s)
@@ -85,7 +92,7 @@ pub(crate) struct HubArgs {
     pub(crate) utc_offset: String,
     /// The hub's own participant code (earns hub fees, sends result, resend and outbound
     /// files, gets no package).
-    #[arg(long, default_value = "HUB")]
+    #[arg(long, default_value = "HUB", value_parser = participant_code)]
     pub(crate) hub_code: String,
 }
 

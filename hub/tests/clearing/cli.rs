@@ -199,3 +199,28 @@ async fn outbound_writes_each_issuer_sides_package_once_for_a_closed_day_only() 
     assert!(again.status.success());
     assert!(again.stdout.is_empty(), "written once");
 }
+
+#[tokio::test]
+async fn a_hub_code_that_is_no_participant_code_is_refused_naming_the_flag() {
+    let (dir, db) = rz_file_of_qd_cards(&[("QD", "RZ", "local", "bus", "purchase", 200)]).await;
+    db.store.close().await;
+    let data = dir.path().to_str().unwrap();
+    for cmd in ["positions", "clear", "outbound"] {
+        let out = hutong(&[
+            cmd,
+            "--day",
+            "2026-11-21",
+            "--data-dir",
+            data,
+            "--hub-code",
+            "not a code!",
+        ]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {err}");
+        assert!(err.contains("--hub-code"), "{cmd}: {err}");
+    }
+    // Nothing was closed on the way.
+    let out = hutong(&["positions", "--day", "2026-11-21", "--data-dir", data]);
+    let p: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(p["status"], "open");
+}
