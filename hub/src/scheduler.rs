@@ -51,9 +51,11 @@ use crate::vault::Vault;
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ScheduleConfig {
-    /// Local time of the daily cut-off, `HH:MM`.
+    /// Local time of the daily cut-off, `HH:MM`. Read into the hub's settings
+    /// ([`crate::config::ServeFile::hub_settings`]); the scheduler takes the cut-off from
+    /// `JobContext::clearing.hub`, not from here.
     pub cutoff: String,
-    /// Offset of local time from UTC, `+HH:MM`.
+    /// Offset of local time from UTC, `+HH:MM`; read into the hub's settings like `cutoff`.
     pub utc_offset: String,
     /// Local time of the daily certificate check.
     pub cert_check: String,
@@ -374,22 +376,6 @@ type JobWork = Arc<
         + Sync,
 >;
 
-/// Wraps `work` as a job: under the job lock `name`, its outcome logged.
-fn locked(name: String, work: JobWork) -> JobWork {
-    Arc::new(move |ctx: JobContext| {
-        let (name, work) = (name.clone(), work.clone());
-        Box::pin(async move {
-            let store = ctx.store.clone();
-            match run_locked(&store, &name, work(ctx)).await {
-                Ok(Some(Some(done))) => tracing::info!(job = %name, "{done}"),
-                Ok(_) => {}
-                Err(e) => tracing::error!(job = %name, "{e}"),
-            }
-            Ok(None)
-        })
-    })
-}
-
 impl Scheduler {
     /// Starts every timed job of the hub (see the module docs) at local times of the hub's
     /// offset (`ctx.clearing.hub`); `config` gives the times of the daily checks.
@@ -405,13 +391,18 @@ impl Scheduler {
             config.reconcile_at.as_deref().unwrap_or("06:00"),
         )?;
         let inner = JobScheduler::new().await?;
+        // Every job runs under its job lock, and its outcome is logged.
         let add = |schedule: String, name: &str, work: JobWork| {
-            let ctx = ctx.clone();
-            let body = locked(name.to_string(), work);
+            let (ctx, name) = (ctx.clone(), name.to_string());
             Job::new_async_tz(schedule, offset, move |_id, _sched| {
-                let (ctx, body) = (ctx.clone(), body.clone());
+                let (ctx, name, work) = (ctx.clone(), name.clone(), work.clone());
                 Box::pin(async move {
-                    let _ = body(ctx).await;
+                    let store = ctx.store.clone();
+                    match run_locked(&store, &name, work(ctx)).await {
+                        Ok(Some(Some(done))) => tracing::info!(job = %name, "{done}"),
+                        Ok(_) => {}
+                        Err(e) => tracing::error!(job = %name, "{e}"),
+                    }
                 })
             })
         };
