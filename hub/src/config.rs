@@ -184,20 +184,8 @@ impl ServeFile {
     /// acceptance window.
     pub fn hub_settings(&self) -> Result<HubSettings, String> {
         let mut hub = HubSettings::default();
-        let code = match (&self.hub_code, &self.ingest.hub_code) {
-            (Some(a), Some(b)) if a != b => {
-                return Err(format!(
-                    "hub_code = {a:?} and [ingest] hub_code = {b:?} disagree: give one"
-                ));
-            }
-            (Some(c), _) | (None, Some(c)) => Some(c),
-            (None, None) => None,
-        };
-        if let Some(code) = code {
-            hub.hub_code = certs::ParticipantCode::new(code)
-                .map_err(|e| format!("hub_code: {e}"))?
-                .as_str()
-                .to_string();
+        if let Some(code) = self.hub_code().map_err(|e| format!("hub_code: {e}"))? {
+            hub.hub_code = code;
         }
         let time = parse_local_time("cutoff", &self.schedule.cutoff).map_err(|e| e.to_string())?;
         let offset = parse_offset(&self.schedule.utc_offset).map_err(|e| e.to_string())?;
@@ -209,6 +197,23 @@ impl ServeFile {
             hub.acceptance.ahead_seconds = s;
         }
         Ok(hub)
+    }
+
+    /// The hub's participant code: `hub_code`, or `[ingest] hub_code` (when both are given
+    /// they must agree); `None` when neither is.
+    pub fn hub_code(&self) -> Result<Option<String>, String> {
+        let code = match (&self.hub_code, &self.ingest.hub_code) {
+            (Some(a), Some(b)) if a != b => {
+                return Err(format!(
+                    "hub_code = {a:?} and [ingest] hub_code = {b:?} disagree: give one"
+                ));
+            }
+            (Some(c), _) | (None, Some(c)) => c,
+            (None, None) => return Ok(None),
+        };
+        certs::ParticipantCode::new(code)
+            .map(|c| Some(c.as_str().to_string()))
+            .map_err(|e| e.to_string())
     }
 
     /// Clearing's settings: the hub's, the settlement account, and the fee schedule of `fees`

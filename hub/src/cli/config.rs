@@ -196,15 +196,6 @@ pub(super) fn check(text: &str) -> Vec<Problem> {
     if let Err(e) = file.ingest.limits() {
         report("ingest", e);
     }
-    if file.ingest.hub_code.is_some()
-        && file.hub_code.is_some()
-        && file.ingest.hub_code != file.hub_code
-    {
-        report(
-            "hub_code",
-            "hub_code and [ingest] hub_code disagree: give one".into(),
-        );
-    }
     if let Some(path) = &file.fees
         && let Err(e) = crate::clearing::ClearingSettings::default().with_fees_file(path)
     {
@@ -239,10 +230,8 @@ pub(super) fn check(text: &str) -> Vec<Problem> {
             report("schedule.expect", format!("{}: {e}", expected.participant));
         }
     }
-    if let Some(code) = &file.hub_code
-        && let Err(e) = certs::ParticipantCode::new(code)
-    {
-        report("hub_code", e.to_string());
+    if let Err(e) = file.hub_code() {
+        report("hub_code", e);
     }
     // In the file's order; problems of the file as a whole last.
     problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
