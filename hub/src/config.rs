@@ -316,4 +316,30 @@ mod tests {
         assert_eq!(d.max_delay, DeliveryConfig::default().max_delay);
         assert!(toml::from_str::<ServeFile>("listen_on = \"x\"").is_err());
     }
+
+    #[test]
+    fn the_hub_settings_come_from_schedule_and_ingest_and_the_two_hub_codes_must_agree() {
+        let file: ServeFile = toml::from_str(
+            "hub_code = \"QDHUB\"\n[schedule]\ncutoff = \"22:30\"\nutc_offset = \"+09:00\"\n\
+             [ingest]\nwindow_days = 3\n",
+        )
+        .unwrap();
+        let hub = file.hub_settings().unwrap();
+        assert_eq!(hub.hub_code, "QDHUB");
+        assert_eq!(hub.cutoff.time.to_string(), "22:30:00");
+        assert_eq!(hub.offset().local_minus_utc(), 9 * 3600);
+        assert_eq!(hub.acceptance.back_days, 3);
+        let clearing = file.clearing_settings(None).unwrap();
+        assert_eq!(clearing.hub, hub, "clearing gets the same hub settings");
+
+        let both: ServeFile =
+            toml::from_str("hub_code = \"QDHUB\"\n[ingest]\nhub_code = \"HUB\"\n").unwrap();
+        let e = both.hub_settings().unwrap_err();
+        assert!(
+            e.contains("QDHUB") && e.contains("[ingest] hub_code"),
+            "{e}"
+        );
+        let bad: ServeFile = toml::from_str("hub_code = \"not a code\"\n").unwrap();
+        assert!(bad.hub_code().is_err());
+    }
 }
