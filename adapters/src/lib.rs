@@ -65,6 +65,7 @@
 //! ```
 
 pub mod blacklist;
+mod carry;
 mod error;
 mod fields;
 pub mod fixed;
@@ -85,6 +86,7 @@ use card_standards::{CanonicalTx, CodeTables};
 pub use blacklist::{
     Action, BlacklistSink, BlacklistStream, Entry, create_blacklist, open_blacklist,
 };
+pub use carry::CarryCheck;
 pub use error::{Error, Location, ReasonCode, Result};
 pub use fields::{CodeSpace, Slot, is_ecash};
 pub use result::{

@@ -507,8 +507,7 @@ pub fn sample_files(tables: &CodeTables) -> Result<Vec<(&'static str, Vec<u8>)>>
 
 /// Whether `format` can carry `tx` (`Err` is the writer's [`Error::CannotCarry`](crate::Error)).
 pub fn can_carry(format: Format, tx: &CanonicalTx, tables: &CodeTables) -> Result<()> {
-    let mut sink = crate::create(format, io::sink(), &sample_meta(format), tables)?;
-    sink.write(tx)
+    crate::CarryCheck::new(tables).check(format, tx)
 }
 
 /// The sample records `format` can carry.

@@ -11,25 +11,20 @@
 use std::io::Write;
 
 use adapters::{Direction as PackageDirection, FileMeta, Format};
-use card_standards::{CanonicalTx, CodeTables, Scheme};
+use card_standards::{CanonicalTx, CodeTables};
 use chrono::{NaiveDate, NaiveDateTime};
 use tokio::sync::Notify;
 
 use crate::clearing::{ClearingError, Output};
 use crate::delivery::deposit_outbound;
 use crate::settings::HubSettings;
-use crate::store::{ParticipantScheme, Store};
+use crate::store::{Participant, Store};
 use crate::vault::Vault;
 
-/// The format a participant receives its files in.
-pub fn format_of(kind: ParticipantScheme) -> Format {
-    match kind {
-        ParticipantScheme::Scheme(Scheme::Local) => Format::LocalCsv,
-        ParticipantScheme::Scheme(Scheme::Mohurd) => Format::Mohurd,
-        ParticipantScheme::Scheme(Scheme::Mot) => Format::Mot,
-        ParticipantScheme::Scheme(Scheme::Pboc) => Format::Pboc,
-        ParticipantScheme::Partner => Format::HutongXml,
-    }
+/// The format a participant's outbound packages and resends are written in: the format family
+/// it speaks ([`Participant::format`]), the same as its result files.
+pub fn package_format(p: &Participant) -> Format {
+    p.format()
 }
 
 /// One package written.
@@ -98,7 +93,7 @@ pub async fn produce_packages(
         if code == hub.hub_code || store.window_output(day, "outbound", &code).await? {
             continue;
         }
-        let format = format_of(p.scheme);
+        let format = package_format(&p);
         let records = store.package_records(day, &code).await?;
         if records.is_empty() {
             continue;
@@ -158,7 +153,7 @@ pub async fn produce_resend(
         .participant(partner)
         .await?
         .ok_or_else(|| ClearingError::Output(format!("participant {partner} is not registered")))?;
-    let format = format_of(p.scheme);
+    let format = package_format(&p);
     let mut records = Vec::new();
     for &id in record_ids {
         let stored = store

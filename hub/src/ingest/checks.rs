@@ -8,8 +8,11 @@
 //! 2. `R05` its amount is out of the scheme's range ([`AmountLimits`]);
 //! 3. `R06` its time is outside the acceptance window ([`AcceptanceWindow`]);
 //! 4. `R01` no route for its card's issuer ([`Router`]);
-//! 5. `R02` its TAC does not verify, where the hub holds the issuer's key;
-//! 6. `R04` its card was blacklisted at the transaction's time ([`BlacklistIndex`]).
+//! 5. `R07` the participant its issuer routes to receives its outbound package in a format that
+//!    cannot carry the record ([`PackageFormats`]): the record would be charged to an issuer
+//!    that never receives it, so it is refused here, where the route is known, not at packaging;
+//! 6. `R02` its TAC does not verify, where the hub holds the issuer's key;
+//! 7. `R04` its card was blacklisted at the transaction's time ([`BlacklistIndex`]).
 //!
 //! `R03` (a duplicate of an accepted record) is decided by the database's unique natural key
 //! when the record is stored, after all of these. Cheap, syntactic checks come first; the TAC
@@ -18,7 +21,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use adapters::{Action, Entry};
+use adapters::{Action, CarryCheck, Entry, Format};
 use card_standards::crypto::Algorithm;
 use card_standards::{
     CanonicalTx, CardSerial, CityCode, IssuerCode, IssuerId, Scheme, TacCheck, TxKind,
@@ -297,6 +300,39 @@ impl BlacklistIndex {
     }
 }
 
+/// The format each issuer-side participant's outbound package is written in
+/// ([`crate::outbound::package_format`]). A record charged to a participant must be one that
+/// format can carry (`R07`); the hub's own issuer side and on-us records (issuer side = the
+/// acquirer) go into no package and are not checked.
+#[derive(Debug, Clone, Default)]
+pub struct PackageFormats {
+    hub: String,
+    formats: HashMap<Arc<str>, Format>,
+}
+
+impl PackageFormats {
+    /// The formats of `participants` (code, package format); `hub` gets no package.
+    pub fn new(hub: &str, participants: impl IntoIterator<Item = (String, Format)>) -> Self {
+        PackageFormats {
+            hub: hub.to_string(),
+            formats: participants
+                .into_iter()
+                .map(|(code, f)| (Arc::from(code), f))
+                .collect(),
+        }
+    }
+
+    /// The package format that carries a record charged to `issuer` and acquired by
+    /// `acquirer`: `None` when no package carries it (on-us, or the hub's own side), or when
+    /// `issuer` is not a registered participant (the caller reports that).
+    pub fn carrying(&self, issuer: &str, acquirer: &str) -> Option<Format> {
+        if issuer == self.hub || issuer == acquirer {
+            return None;
+        }
+        self.formats.get(issuer).copied()
+    }
+}
+
 /// What a record that passed every check is stored with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
@@ -321,6 +357,8 @@ pub struct Checker {
     pub keys: Arc<IssuerKeys>,
     /// The blacklist.
     pub blacklist: BlacklistIndex,
+    /// The issuer sides' package formats (`R07`).
+    pub packages: PackageFormats,
 }
 
 fn local_text(t: NaiveDateTime) -> String {
@@ -336,6 +374,7 @@ impl Checker {
         router: Router,
         keys: Arc<IssuerKeys>,
         blacklist: BlacklistIndex,
+        packages: PackageFormats,
     ) -> Checker {
         let (earliest, latest) = hub.acceptance_bounds(received);
         Checker {
@@ -345,11 +384,17 @@ impl Checker {
             router,
             keys,
             blacklist,
+            packages,
         }
     }
 
-    /// Checks one transaction (see the module documentation for the order).
-    pub fn check(&self, tx: &CanonicalTx) -> Result<Verdict, Rejection> {
+    /// Checks one transaction (see the module documentation for the order). `carry` answers
+    /// whether a package format can carry it; the caller keeps one for the whole file.
+    pub fn check(
+        &self,
+        tx: &CanonicalTx,
+        carry: &mut CarryCheck<'_>,
+    ) -> Result<Verdict, Rejection> {
         if tx.kind() == TxKind::Other {
             return Err(Rejection::new(
                 Code::R07,
@@ -384,6 +429,7 @@ impl Checker {
                 ),
             ));
         };
+        self.carried(tx, participant, carry)?;
         let tac = self.tac(tx)?;
         if let Some(l) = self
             .blacklist
@@ -407,6 +453,37 @@ impl Checker {
             issuer_participant: participant.clone(),
             tac,
         })
+    }
+
+    /// `R07` when `participant`'s package format cannot carry `tx` (step 5).
+    fn carried(
+        &self,
+        tx: &CanonicalTx,
+        participant: &str,
+        carry: &mut CarryCheck<'_>,
+    ) -> Result<(), Rejection> {
+        let Some(format) = self.packages.carrying(participant, &tx.acceptance.acquirer) else {
+            return Ok(());
+        };
+        match carry.check(format, tx) {
+            Ok(()) => Ok(()),
+            Err(adapters::Error::CannotCarry { field, reason, .. }) => Err(Rejection::new(
+                Code::R07,
+                Some(field),
+                format!(
+                    "{} cards of issuer {} route to {participant}, whose outbound package is {}, \
+                     which cannot carry this record's {field}: {reason}",
+                    tx.scheme,
+                    tx.issuer.issuer_code,
+                    format.as_str()
+                ),
+            )),
+            Err(e) => Err(Rejection::new(
+                Code::R07,
+                None,
+                format!("{participant}'s package format {}: {e}", format.as_str()),
+            )),
+        }
     }
 
     fn tac(&self, tx: &CanonicalTx) -> Result<TacStatus, Rejection> {
@@ -487,6 +564,10 @@ mod tests {
             .unwrap()
     }
 
+    fn carry() -> CarryCheck<'static> {
+        CarryCheck::new(CodeTables::builtin())
+    }
+
     fn received() -> DateTime<Utc> {
         // 2026-11-22 01:00 in China.
         "2026-11-21T17:00:00Z".parse().unwrap()
@@ -513,6 +594,7 @@ mod tests {
             router_for(tx),
             Arc::new(keys),
             BlacklistIndex::default(),
+            PackageFormats::default(),
         )
     }
 
@@ -530,11 +612,15 @@ mod tests {
     #[test]
     fn a_genuine_record_passes_with_its_route_and_a_valid_tac() {
         let tx = sample(Scheme::Local);
-        let v = checker(&tx, sample_keys()).check(&tx).unwrap();
+        let v = checker(&tx, sample_keys())
+            .check(&tx, &mut carry())
+            .unwrap();
         assert_eq!(&*v.issuer_participant, "ISSUER");
         assert_eq!(v.tac, TacStatus::Valid);
         // Without the issuer's keys it passes unverified.
-        let v = checker(&tx, IssuerKeys::default()).check(&tx).unwrap();
+        let v = checker(&tx, IssuerKeys::default())
+            .check(&tx, &mut carry())
+            .unwrap();
         assert_eq!(v.tac, TacStatus::Unverified);
     }
 
@@ -542,13 +628,17 @@ mod tests {
     fn a_changed_amount_breaks_the_tac_r02() {
         let mut tx = sample(Scheme::Mot);
         tx.amount_fen += 1;
-        let e = checker(&tx, sample_keys()).check(&tx).unwrap_err();
+        let e = checker(&tx, sample_keys())
+            .check(&tx, &mut carry())
+            .unwrap_err();
         assert_eq!(e.code, Code::R02);
         assert_eq!(e.field.as_deref(), Some("tac"));
         // The wrong algorithm id cannot verify either, and says so.
         let mut tx = sample(Scheme::Mot);
         tx.alg_id = 0;
-        let e = checker(&tx, sample_keys()).check(&tx).unwrap_err();
+        let e = checker(&tx, sample_keys())
+            .check(&tx, &mut carry())
+            .unwrap_err();
         assert_eq!((e.code, e.field.as_deref()), (Code::R02, Some("alg_id")));
     }
 
@@ -568,7 +658,7 @@ mod tests {
         ] {
             let mut tx = tx0.clone();
             tx.tx_time = t;
-            let r = c.check(&tx);
+            let r = c.check(&tx, &mut carry());
             assert_eq!(r.is_ok(), ok, "{t}: {r:?}");
             if let Err(e) = r {
                 assert_eq!((e.code, e.field.as_deref()), (Code::R06, Some("tx_time")));
@@ -600,10 +690,37 @@ mod tests {
     }
 
     #[test]
+    fn a_record_the_issuers_package_format_cannot_carry_is_r07_naming_the_field() {
+        let mut tx = sample(Scheme::Mot);
+        let mut c = checker(&tx, IssuerKeys::default());
+        c.packages = PackageFormats::new("HUB", [("ISSUER".to_string(), Format::Mot)]);
+        assert!(c.check(&tx, &mut carry()).is_ok());
+        tx.card_serial = "0310ABCDEF0123456789".parse().unwrap();
+        let e = c.check(&tx, &mut carry()).unwrap_err();
+        assert_eq!(
+            (e.code, e.field.as_deref()),
+            (Code::R07, Some("card_serial"))
+        );
+        assert!(
+            e.reason.contains("ISSUER") && e.reason.contains("mot"),
+            "{e:?}"
+        );
+        // The same record acquired by its own issuer (on-us) goes into no package.
+        tx.acceptance.acquirer = "ISSUER".into();
+        assert!(c.check(&tx, &mut carry()).is_ok());
+        // Nor does a record of the hub's own cards.
+        c.packages = PackageFormats::new("ISSUER", [("ISSUER".to_string(), Format::Mot)]);
+        tx.acceptance.acquirer = "QDT01".into();
+        assert!(c.check(&tx, &mut carry()).is_ok());
+    }
+
+    #[test]
     fn an_unknown_transaction_type_is_r07_naming_tx_type() {
         let mut tx = sample(Scheme::Local);
         tx.tx_type = card_standards::TxType(0x42);
-        let e = checker(&tx, IssuerKeys::default()).check(&tx).unwrap_err();
+        let e = checker(&tx, IssuerKeys::default())
+            .check(&tx, &mut carry())
+            .unwrap_err();
         assert_eq!((e.code, e.field.as_deref()), (Code::R07, Some("tx_type")));
     }
 
@@ -640,8 +757,9 @@ mod tests {
             Router::default(),
             Arc::new(IssuerKeys::default()),
             BlacklistIndex::default(),
+            PackageFormats::default(),
         );
-        assert_eq!(c.check(&tx).unwrap_err().code, Code::R01);
+        assert_eq!(c.check(&tx, &mut carry()).unwrap_err().code, Code::R01);
     }
 
     fn entry(tx: &CanonicalTx, action: Action, effective: NaiveDateTime) -> Entry {
@@ -666,7 +784,7 @@ mod tests {
         assert!(!index.add(&entry(&tx0, Action::Add, t - Duration::hours(5)), 3, 9));
         let mut c = checker(&tx0, IssuerKeys::default());
         c.blacklist = index;
-        let e = c.check(&tx0).unwrap_err();
+        let e = c.check(&tx0, &mut carry()).unwrap_err();
         assert_eq!(
             (e.code, e.field.as_deref()),
             (Code::R04, Some("card_serial"))
@@ -677,10 +795,10 @@ mod tests {
         later.amount_fen = 1;
         let mut earlier = tx0.clone();
         earlier.tx_time = t - Duration::hours(6);
-        assert!(c.check(&earlier).is_ok());
+        assert!(c.check(&earlier, &mut carry()).is_ok());
         // (`later` falls outside the default window; widen it.)
         c.latest += Duration::days(1);
-        assert!(c.check(&later).is_ok());
+        assert!(c.check(&later, &mut carry()).is_ok());
     }
 
     #[test]

@@ -43,7 +43,7 @@ use crate::store::{
     set_file_status, store_batches,
 };
 use crate::vault::Vault;
-use checks::{AmountLimits, BlacklistIndex, Checker, Code, Rejection, Router};
+use checks::{AmountLimits, BlacklistIndex, Checker, Code, PackageFormats, Rejection, Router};
 use keys::IssuerKeys;
 use pipeline::{End, Failure, Job};
 
@@ -224,6 +224,14 @@ impl Ingestor {
             return Ok(None);
         }
         let sender = file.sender.clone().unwrap_or_default();
+        let packages = PackageFormats::new(
+            &self.config.hub.hub_code,
+            self.store
+                .participants()
+                .await?
+                .iter()
+                .map(|p| (p.code.clone(), crate::outbound::package_format(p))),
+        );
         let mut tx = self.store.begin().await?;
         if !claim_for_ingest(&mut tx, file_id).await? {
             tx.rollback().await?;
@@ -304,6 +312,7 @@ impl Ingestor {
             router,
             self.config.keys.clone(),
             index,
+            packages,
         );
         let job = Job {
             path,

@@ -6,7 +6,7 @@
 use std::io::BufReader;
 use std::path::PathBuf;
 
-use adapters::{FileMeta, Format, ReadOptions};
+use adapters::{CarryCheck, FileMeta, Format, ReadOptions};
 use card_standards::CodeTables;
 use tokio::sync::{mpsc, oneshot};
 
@@ -122,6 +122,7 @@ fn run_transactions(
         return abandoned(0, 0);
     }
     let mut enc = RecordEncoder::new(job.backend, true, job.file_id);
+    let mut carry = CarryCheck::new(CodeTables::builtin());
     let mut n = 0u64;
     let mut read_fen = 0i64;
     while let Some(item) = stream.next() {
@@ -130,7 +131,7 @@ fn run_transactions(
                 n += 1;
                 read_fen = read_fen.saturating_add(tx.amount_fen);
                 let record_no = tx.provenance.as_ref().map_or(n, |p| p.record);
-                match job.checker.check(&tx) {
+                match job.checker.check(&tx, &mut carry) {
                     Ok(v) => enc.accepted(record_no, &tx, &v.issuer_participant, v.tac),
                     Err(r) => enc.rejected(NewRejection {
                         record_no,

@@ -425,6 +425,57 @@ async fn a_malformed_field_is_r07_named_and_kept_raw(lab: Lab) {
     );
 }
 
+/// Issue 12, defect 1: a T-Union purchase whose serial the `mot` format cannot carry was
+/// accepted, charged to TUNION at the close and left out of its package. It is `R07` at ingest
+/// now, naming the field and the format's reason, and kept in the file's result.
+async fn a_record_its_issuers_format_cannot_carry_is_r07_at_ingest(lab: Lab) {
+    let base = records()[4].clone();
+    assert_eq!(base.scheme, Scheme::Mot);
+    // TUNION receives the T-Union exchange file, as the T-Union network does.
+    lab.store()
+        .set_participant_format("TUNION", Some(Format::Mot))
+        .await
+        .unwrap();
+    let five: Vec<_> = (0..5u32)
+        .map(|i| {
+            let mut tx = base.clone();
+            tx.terminal_seq += i;
+            if i == 2 {
+                tx.card_serial = "0310ABCDEF0123456789".parse().unwrap();
+            }
+            genuine(tx)
+        })
+        .collect();
+    let r = lab
+        .ingest_one(
+            &lab.qdt,
+            "tunion5.xml",
+            &file(Format::HutongXml, ACQUIRER, 1, &five),
+        )
+        .await;
+    assert_eq!(r.status, FileStatus::PartiallyAccepted, "{r:?}");
+    assert_eq!((r.accepted, r.rejected), (4, 1), "{r:?}");
+    assert_eq!(code_of(&lab, r.file_id, 3).await.as_deref(), Some("R07"));
+    let json = lab.result(&lab.qdt, r.file_id).await;
+    let rej = &json.rejections[0];
+    assert_eq!((rej.record, rej.field.as_deref()), (3, Some("card_serial")));
+    assert!(
+        rej.reason.contains("TUNION") && rej.reason.contains("19-digit T-Union card number"),
+        "{rej:?}"
+    );
+    assert_eq!(
+        scalar(
+            lab.store(),
+            &format!(
+                "SELECT COUNT(*) FROM records WHERE file_id = {} AND issuer_participant = 'TUNION'",
+                r.file_id
+            )
+        )
+        .await,
+        4
+    );
+}
+
 on_both_backends!(
     a_clean_file_is_accepted_whole_with_each_records_route_and_tac_status,
     a_card_without_a_route_is_r01_and_the_rest_goes_on,
@@ -433,4 +484,5 @@ on_both_backends!(
     an_amount_out_of_range_is_r05,
     a_time_outside_the_acceptance_window_is_r06,
     a_malformed_field_is_r07_named_and_kept_raw,
+    a_record_its_issuers_format_cannot_carry_is_r07_at_ingest,
 );
