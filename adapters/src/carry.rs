@@ -15,10 +15,11 @@ use crate::error::Result;
 use crate::stream::TxSink;
 use crate::{FileMeta, Format};
 
-/// Answers "can `format` carry this record?" for any number of records and formats.
+/// Answers "can `format` carry this record?" for any number of records and formats. It is
+/// `Send`, so an async task may hold it across an `.await`.
 pub struct CarryCheck<'t> {
     tables: &'t CodeTables,
-    sinks: Vec<(Format, Box<dyn TxSink + 't>)>,
+    sinks: Vec<(Format, Box<dyn TxSink + Send + 't>)>,
 }
 
 impl std::fmt::Debug for CarryCheck<'_> {
@@ -46,7 +47,7 @@ impl<'t> CarryCheck<'t> {
             Some(i) => i,
             None => {
                 let meta = FileMeta::new("HUB", 1, chrono::NaiveDateTime::default());
-                let sink = crate::create(format, io::sink(), &meta, self.tables)?;
+                let sink = crate::create_send(format, io::sink(), &meta, self.tables)?;
                 self.sinks.push((format, sink));
                 self.sinks.len() - 1
             }

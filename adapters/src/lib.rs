@@ -405,6 +405,20 @@ pub fn open<'a, R: BufRead + 'a>(
     })
 }
 
+/// The one dispatch from a transaction format to its writer, boxed as the caller's sink type.
+macro_rules! writer_for {
+    ($format:expr, $out:expr, $meta:expr, $tables:expr) => {
+        match $format {
+            Format::HutongXml => Box::new(hutong_xml::writer($out, $meta, $tables)?),
+            Format::LocalCsv => Box::new(local_csv::writer($out, $meta, $tables)?),
+            Format::Mohurd => Box::new(mohurd::writer($out, $meta, $tables)?),
+            Format::Mot => Box::new(mot::writer($out, $meta, $tables)?),
+            Format::Pboc => Box::new(pboc::writer($out, $meta, $tables)?),
+            _ => return Err(stream::wrong_content("", $format, "transactions")),
+        }
+    };
+}
+
 /// Starts a transaction file of `format` on `out`: writes its header and returns the sink that
 /// takes the records.
 pub fn create<'a, W: Write + 'a>(
@@ -413,14 +427,18 @@ pub fn create<'a, W: Write + 'a>(
     meta: &FileMeta,
     tables: &'a CodeTables,
 ) -> Result<Box<dyn TxSink + 'a>> {
-    Ok(match format {
-        Format::HutongXml => Box::new(hutong_xml::writer(out, meta, tables)?),
-        Format::LocalCsv => Box::new(local_csv::writer(out, meta, tables)?),
-        Format::Mohurd => Box::new(mohurd::writer(out, meta, tables)?),
-        Format::Mot => Box::new(mot::writer(out, meta, tables)?),
-        Format::Pboc => Box::new(pboc::writer(out, meta, tables)?),
-        _ => return Err(stream::wrong_content("", format, "transactions")),
-    })
+    Ok(writer_for!(format, out, meta, tables))
+}
+
+/// [`create`] for an output that may move between threads: the sink is `Send` too (what an
+/// async task that holds a sink across an `.await` needs).
+pub fn create_send<'a, W: Write + Send + 'a>(
+    format: Format,
+    out: W,
+    meta: &FileMeta,
+    tables: &'a CodeTables,
+) -> Result<Box<dyn TxSink + Send + 'a>> {
+    Ok(writer_for!(format, out, meta, tables))
 }
 
 /// Writes `records` as one whole file of `format` into memory (a convenience for tests, samples

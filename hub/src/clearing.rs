@@ -3,8 +3,9 @@
 //! participant — delivered to the participants' outboxes.
 //!
 //! Closing is one database transaction: mark the window's files and adjustments, aggregate
-//! the window's records in SQL, clear them ([`reconciliation::clear`]), check, store the
-//! figures. A failed check rolls everything back: the window stays open and the error says
+//! the window's records in SQL, clear them ([`reconciliation::clear`]), check (the files
+//! taken, the counts, and that every issuer side's outbound package will carry what it is
+//! charged: [`crate::outbound::check_packages`]), store the figures. A failed check rolls everything back: the window stays open and the error says
 //! why. A closed window never changes; closing it again returns the stored figures.
 //! Settlement files are produced after the close and are idempotent too (their content is a
 //! function of the stored figures; each output is recorded once).
@@ -194,6 +195,7 @@ pub async fn close_window(
         });
     };
     let failed = |reason: String| ClearingError::CheckFailed { day, reason };
+    let participants = store.participants().await?;
 
     let mut tx = store.begin().await?;
     let file_count = mark_window_files(&mut tx, day, cutoff_at).await?;
@@ -220,6 +222,15 @@ pub async fn close_window(
             "clearing counts {counted} transactions but the window holds {records} records"
         )));
     }
+    crate::outbound::check_packages(
+        &mut tx,
+        day,
+        &sums.aggregates,
+        &participants,
+        &settings.hub.hub_code,
+    )
+    .await
+    .map_err(failed)?;
     let window = WindowRecord {
         day,
         cutoff_at,

@@ -3,14 +3,22 @@
 //!
 //! The format follows from the participant's kind: `local` → `local-csv`, `mohurd` → a MOHURD
 //! download package, `mot` → the T-Union exchange file, `pboc` → the bank batch, `partner` →
-//! `hutong-xml`. A record the format cannot carry (a code its tables lack) is left out and
-//! counted; reconciliation then sees it as missing at the partner. Each package is produced
-//! once per window and participant; its content is a function of the stored window, so
-//! producing it again gives the same bytes.
+//! `hutong-xml`, unless the participant is configured with another format family
+//! ([`package_format`]).
+//!
+//! What is charged is what is carried: ingest refuses (`R07`) a record that its issuer side's
+//! package format cannot carry, and the close checks again, inside its transaction, that every
+//! issuer side's package will carry exactly the count and amount cleared against it
+//! ([`check_packages`]); a difference keeps the window open. Writing a package therefore never
+//! leaves a record out: a record the format refuses at this point fails the package. Each
+//! package is produced once per window and participant; its content is a function of the
+//! stored window, so producing it again gives the same bytes.
 
 use std::io::Write;
 
-use adapters::{Direction as PackageDirection, FileMeta, Format};
+use std::collections::HashMap;
+
+use adapters::{CarryCheck, Direction as PackageDirection, FileMeta, Format};
 use card_standards::{CanonicalTx, CodeTables};
 use chrono::{NaiveDate, NaiveDateTime};
 use tokio::sync::Notify;
@@ -18,8 +26,9 @@ use tokio::sync::Notify;
 use crate::clearing::{ClearingError, Output};
 use crate::delivery::deposit_outbound;
 use crate::settings::HubSettings;
-use crate::store::{Participant, Store};
+use crate::store::{Participant, Store, Tx, stream_window_package_records};
 use crate::vault::Vault;
+use reconciliation::{Aggregate, Flow};
 
 /// The format a participant's outbound packages and resends are written in: the format family
 /// it speaks ([`Participant::format`]), the same as its result files.
@@ -27,40 +36,107 @@ pub fn package_format(p: &Participant) -> Format {
     p.format()
 }
 
-/// One package written.
-#[derive(Debug, Clone, Default)]
-struct Written {
-    records: u64,
-    left_out: u64,
-}
-
 fn write_package(
     path: &std::path::Path,
     format: Format,
     meta: &FileMeta,
     records: &[CanonicalTx],
-    w: &mut Written,
-) -> Result<(), ClearingError> {
+) -> Result<u64, ClearingError> {
     let err = |e: &dyn std::fmt::Display| ClearingError::Output(format!("{}: {e}", path.display()));
     let file = std::fs::File::create(path).map_err(|e| err(&e))?;
     let mut out = std::io::BufWriter::new(file);
-    {
+    let summary = {
         let mut sink =
             adapters::create(format, &mut out, meta, CodeTables::builtin()).map_err(|e| err(&e))?;
         for tx in records {
-            match sink.write(tx) {
-                Ok(()) => w.records += 1,
-                Err(e @ adapters::Error::CannotCarry { .. }) => {
-                    tracing::warn!(file = %path.display(), "left out of the package: {e}");
-                    w.left_out += 1;
-                }
-                Err(e) => return Err(err(&e)),
-            }
+            // The close checked that the format carries every record: a refusal here is a
+            // fault, never a record quietly left out.
+            sink.write(tx).map_err(|e| err(&e))?;
         }
-        sink.close().map_err(|e| err(&e))?;
-    }
+        sink.close().map_err(|e| err(&e))?
+    };
     out.flush().map_err(|e| err(&e))?;
     out.get_ref().sync_all().map_err(|e| err(&e))?;
+    Ok(summary.records)
+}
+
+/// Per issuer side: the money-moving records cleared against it, or carried by its package.
+type SideTotals = std::collections::BTreeMap<String, (u64, i64)>;
+
+/// The close's check that what it charges is what it will emit, run inside its transaction
+/// `tx` before it commits: for every issuer side charged in `aggregates` (records acquired by
+/// another participant; the hub's own side `hub` gets no package), its package in
+/// [`package_format`] carries every record charged to it, and the money-moving ones among them
+/// add up to the count and amount cleared against it. `Err` gives the first difference with
+/// both figures (the window then stays open).
+pub(crate) async fn check_packages(
+    tx: &mut Tx,
+    day: NaiveDate,
+    aggregates: &[Aggregate],
+    participants: &[Participant],
+    hub: &str,
+) -> Result<(), String> {
+    let formats: HashMap<&str, Format> = participants
+        .iter()
+        .map(|p| (p.code.as_str(), package_format(p)))
+        .collect();
+    let mut cleared = SideTotals::new();
+    for a in aggregates
+        .iter()
+        .filter(|a| a.issuer != a.acquirer && a.issuer != hub)
+    {
+        let side = cleared.entry(a.issuer.clone()).or_default();
+        side.0 += a.count;
+        side.1 += a.amount_fen;
+    }
+    let mut carried = SideTotals::new();
+    let mut refused: Option<String> = None;
+    let mut carry = CarryCheck::new(CodeTables::builtin());
+    stream_window_package_records(tx, day, |r| {
+        if r.issuer_participant == hub || refused.is_some() {
+            return Ok(());
+        }
+        let Some(&format) = formats.get(r.issuer_participant.as_str()) else {
+            refused = Some(format!(
+                "record {} is charged to {}, which is no registered participant, so no package \
+                 would carry it",
+                r.id, r.issuer_participant
+            ));
+            return Ok(());
+        };
+        if let Err(e) = carry.check(format, &r.tx) {
+            refused = Some(format!(
+                "record {} is charged to {} but its package ({}) cannot carry it: {e}",
+                r.id,
+                r.issuer_participant,
+                format.as_str()
+            ));
+            return Ok(());
+        }
+        if Flow::of(r.tx.kind()).is_some() {
+            let side = carried.entry(r.issuer_participant).or_default();
+            side.0 += 1;
+            side.1 += r.tx.amount_fen;
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|e| format!("reading the window's package records: {e}"))?;
+    if let Some(why) = refused {
+        return Err(why);
+    }
+    let sides: std::collections::BTreeSet<&String> = cleared.keys().chain(carried.keys()).collect();
+    for side in sides {
+        let c = cleared.get(side).copied().unwrap_or_default();
+        let p = carried.get(side).copied().unwrap_or_default();
+        if c != p {
+            return Err(format!(
+                "{side} is charged for {} transactions of {} fen but its package would carry {} \
+                 transactions of {} fen",
+                c.0, c.1, p.0, p.1
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -107,20 +183,16 @@ pub async fn produce_packages(
             created,
             direction: (format == Format::Mohurd).then_some(PackageDirection::Download),
         };
-        let mut written = Written::default();
         let (p2, m2) = (path.clone(), meta.clone());
-        let (written_back, result) = tokio::task::spawn_blocking(move || {
-            let r = write_package(&p2, format, &m2, &records, &mut written);
-            (written, r)
-        })
-        .await
-        .map_err(|e| ClearingError::Output(e.to_string()))?;
-        result?;
+        let written =
+            tokio::task::spawn_blocking(move || write_package(&p2, format, &m2, &records))
+                .await
+                .map_err(|e| ClearingError::Output(e.to_string()))??;
         let (record, _) = deposit_outbound(store, vault, &code, &name, &path, outbox).await?;
         store
             .record_window_output(day, "outbound", &code, Some(record.id), None)
             .await?;
-        tracing::info!(%day, participant = %code, records = written_back.records, left_out = written_back.left_out, "outbound package");
+        tracing::info!(%day, participant = %code, records = written, "outbound package");
         outputs.push(Output {
             kind: "outbound".into(),
             participant: code,
@@ -135,8 +207,8 @@ pub async fn produce_packages(
 /// A resend (reconciliation's rule `resend_missing`): the stored records `record_ids` written
 /// into one file in `partner`'s own format, as `RESEND_<ref>_<partner>.<ext>`, and deposited in
 /// its outbox. `seq` (the discrepancy's id) is the file's sequence number, so a later resend
-/// of the same record is a new file. Returns the outbox file's id and how many records the
-/// format could carry.
+/// of the same record is a new file. Returns the outbox file's id and how many records it
+/// holds; a record the format cannot carry fails the resend.
 #[allow(clippy::too_many_arguments)]
 pub async fn produce_resend(
     store: &Store,
@@ -176,20 +248,15 @@ pub async fn produce_resend(
         direction: (format == Format::Mohurd).then_some(PackageDirection::Download),
     };
     let p2 = path.clone();
-    let (written, result) = tokio::task::spawn_blocking(move || {
-        let mut w = Written::default();
-        let r = write_package(&p2, format, &meta, &records, &mut w);
-        (w, r)
-    })
-    .await
-    .map_err(|e| ClearingError::Output(e.to_string()))?;
-    result?;
-    if written.records == 0 {
-        return Err(ClearingError::Output(format!(
-            "{} cannot carry the record(s) {record_ids:?}",
-            format.as_str()
-        )));
-    }
+    let written = tokio::task::spawn_blocking(move || write_package(&p2, format, &meta, &records))
+        .await
+        .map_err(|e| ClearingError::Output(e.to_string()))?
+        .map_err(|e| {
+            ClearingError::Output(format!(
+                "{partner}'s format {} cannot carry the record(s) {record_ids:?}: {e}",
+                format.as_str()
+            ))
+        })?;
     let (record, _) = deposit_outbound(store, vault, partner, &name, &path, outbox).await?;
-    Ok((record.id, written.records))
+    Ok((record.id, written))
 }

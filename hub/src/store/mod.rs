@@ -85,7 +85,7 @@ pub use participants::{NewParticipant, Participant, ParticipantScheme};
 pub use records::{
     Batch, NATURAL_KEY_LEN, NewBlacklistEntry, NewRejection, RecordEncoder, RejectedKey,
     RejectionRow, Stored, StoredRecord, TacStatus, natural_key_bytes, natural_key_from_bytes,
-    store_batches,
+    store_batches, stream_window_package_records,
 };
 pub use routes::Route;
 pub use status::{ClosedWindow, QueueStatus};

@@ -136,3 +136,92 @@ async fn each_issuer_side_participant_gets_its_cards_records_in_its_own_format_o
 fn received_store(db: &TestDb) -> hub::store::Store {
     db.store.clone()
 }
+
+hub::on_both_backends!(
+    a_window_stays_open_while_an_issuer_sides_package_cannot_carry_what_it_is_charged,
+);
+
+/// Issue 12, defect 1, at the close: a record charged to MOT that the T-Union exchange file
+/// cannot carry (stored before MOT's format was the T-Union one, so ingest could not refuse
+/// it) keeps the window open with the reason; once MOT's package format carries it, the window
+/// closes and the package carries every transaction MOT is charged for.
+async fn a_window_stays_open_while_an_issuer_sides_package_cannot_carry_what_it_is_charged(
+    store: hub::store::Store,
+) {
+    for (code, kind) in [
+        ("QD", ParticipantScheme::Scheme(Scheme::Local)),
+        ("MOT", ParticipantScheme::Scheme(Scheme::Mot)),
+    ] {
+        store
+            .add_participant(&NewParticipant {
+                code: certs::ParticipantCode::new(code).unwrap(),
+                scheme: kind,
+                name: code.into(),
+                endpoint: None,
+                endpoint_ca_pem: None,
+                endpoint_cert_path: None,
+                endpoint_key_path: None,
+            })
+            .await
+            .unwrap();
+    }
+    let received = Timestamp::from_datetime(
+        chrono::DateTime::parse_from_rfc3339("2026-11-21T09:00:00Z")
+            .unwrap()
+            .into(),
+    );
+    file_in_city(
+        &store,
+        "QD",
+        received,
+        "accepted",
+        &[
+            ("MOT", "QD", "mot", "bus", "purchase", 200),
+            ("MOT", "QD", "local", "bus", "purchase", 300),
+        ],
+        "1100",
+    )
+    .await;
+    let now = Timestamp::from_datetime(
+        chrono::DateTime::parse_from_rfc3339("2026-11-22T00:00:00Z")
+            .unwrap()
+            .into(),
+    );
+    let settings = ClearingSettings::default();
+    let err = clearing::close_window(&store, &settings, day(21), now, false)
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("stays open") && text.contains("MOT") && text.contains("cannot carry"),
+        "{text}"
+    );
+    assert!(store.closed_window(day(21)).await.unwrap().is_none());
+
+    // MOT takes hutong-xml, which carries any record: the window closes, and its package
+    // carries both transactions it is charged for.
+    store
+        .set_participant_format("MOT", Some(Format::HutongXml))
+        .await
+        .unwrap();
+    clearing::close_window(&store, &settings, day(21), now, false)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let vault = Vault::open(dir.path()).unwrap();
+    let out = hub::outbound::produce_packages(&store, &vault, day(21), &Default::default(), None)
+        .await
+        .unwrap();
+    assert_eq!(out.len(), 1);
+    let f = BufReader::new(std::fs::File::open(out[0].path.as_ref().unwrap()).unwrap());
+    let mut stream = adapters::open(Format::HutongXml, f, ReadOptions::new("pkg")).unwrap();
+    let carried: Vec<i64> = stream.by_ref().map(|r| r.unwrap().amount_fen).collect();
+    let summary = stream.finish().unwrap();
+    assert_eq!(carried, vec![200, 300]);
+    assert_eq!((summary.records, summary.total_fen), (2, 500));
+    let charged = clearing::statement(&store, &Default::default(), day(21), "MOT")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(charged.total_debit_fen, summary.total_fen);
+}

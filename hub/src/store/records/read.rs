@@ -411,3 +411,33 @@ impl Store {
         Ok(u64::try_from(n.unwrap_or(0)).unwrap_or(0))
     }
 }
+
+/// Streams, inside transaction `tx`, the records of day `day`'s window that go into an
+/// outbound package (acquired by another participant than their issuer side) to
+/// `on_record`, by id. The close reads them before it commits, to check that each issuer
+/// side's package will carry everything charged to it.
+pub async fn stream_window_package_records<F>(
+    tx: &mut Tx,
+    day: chrono::NaiveDate,
+    mut on_record: F,
+) -> StoreResult<()>
+where
+    F: FnMut(StoredRecord) -> StoreResult<()>,
+{
+    use futures_util::TryStreamExt;
+    let sql = format!(
+        "SELECT {FULL_COLUMNS} FROM records \
+         WHERE file_id IN (SELECT id FROM files WHERE window_day = $1) \
+         AND acquirer <> issuer_participant ORDER BY id"
+    );
+    let day = crate::store::time::day_text(day);
+    crate::store::on_tx!(tx, conn => {
+        let mut rows = sqlx::query_as::<_, FullRow>(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(day.clone())
+            .fetch(&mut *conn);
+        while let Some(row) = rows.try_next().await? {
+            on_record(StoredRecord::try_from(row)?)?;
+        }
+    });
+    Ok(())
+}
