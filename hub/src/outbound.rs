@@ -123,7 +123,14 @@ pub async fn produce_packages(
         result?;
         let (record, _) = deposit_outbound(store, vault, &code, &name, &path, outbox).await?;
         store
-            .record_window_output(day, "outbound", &code, Some(record.id), None)
+            .record_window_output(
+                day,
+                "outbound",
+                &code,
+                Some(record.id),
+                None,
+                &record.sha256,
+            )
             .await?;
         tracing::info!(%day, participant = %code, records = written_back.records, left_out = written_back.left_out, "outbound package");
         outputs.push(Output {
