@@ -2,23 +2,24 @@
 //! stored and written by queries and parsers of its own — never by calling the clearing code
 //! it checks (no `reconciliation::clear`, no `window_aggregates`).
 //!
-//! [`verify_day`] returns a [`DayProof`]: a list of named [`Check`]s, each with the figure
-//! that should be (`expected`) and the figure found (`found`), in this order:
+//! [`verify_day`] returns a [`DayProof`]: a list of named [`Check`]s, each with two figures,
+//! in this order. `expected` is the figure upstream (nearer the records), `found` the one
+//! checked against it:
 //!
 //! | check | expected | found |
 //! |---|---|---|
-//! | `window.files` | the window's stored file count | files whose window is the day, all of them inbound, accepted and received before the cut-off |
+//! | `window.files` | files whose window is the day (each must be an accepted inbound file received before the cut-off) | the window's stored file count |
 //! | `window.unwindowed` | 0 | accepted records received before the cut-off in no window |
-//! | `window.count` / `window.amount` / `window.on_us` | the window's stored figures | a `GROUP BY` over the window's records |
-//! | `pairs.transactions` | stored pairs' counts and amounts | the same from the records (issuer pays acquirer for debits, acquirer pays issuer for loads; on-us moves nothing) |
-//! | `pairs.fees` / `pairs.adjustments` | stored pairs' fees / adjustments | Σ stored fee lines / Σ the window's adjustments per pair |
-//! | `positions.pairs` | stored positions | receivable, payable, fees and net recomputed from the stored pairs |
+//! | `window.count` / `window.amount` / `window.on_us` | a `GROUP BY` over the window's records | the window's stored figures |
+//! | `pairs.transactions` | counts and amounts per pair from the records (issuer pays acquirer for debits, acquirer pays issuer for loads; on-us moves nothing) | the stored pairs' |
+//! | `pairs.fees` / `pairs.adjustments` | Σ stored fee lines / Σ the window's adjustments per pair | the stored pairs' fees / adjustments |
+//! | `positions.pairs` | receivable, payable, fees and net recomputed from the stored pairs | the stored positions |
 //! | `positions.zero_sum` | 0 | Σ stored net positions |
 //! | `statement CODE xml` / `csv` | the stored net position | Σ credits − Σ debits of the statement's lines (camt.053 `Ntry/Amt` signed by `Ntry/CdtDbtInd`; CSV rows) |
 //! | `pacs009.count` / `pacs009.amounts` / `pacs009.ctrl_sum` | one instruction per payer (`{day}-{code}-PAY`, −net) and receiver (`-RCV`, net), their sum | `NbOfTxs`, each `CdtTrfTxInf`, `CtrlSum` |
 //! | `package CODE` | records of the window charged to `CODE` and acquired elsewhere: count, Σ amount | the package's trailer, read back with the adapters |
 //! | `audit.chain` | intact | the chain walked ([`Store::verify_audit_chain`]) |
-//! | `digest NAME` | the SHA-256 recorded when the file was written | the SHA-256 of its bytes on disk now (the outbox copy and the copy under `settlements/DAY/`) |
+//! | `digest NAME` | the SHA-256 recorded when the file was written | the SHA-256 of its bytes on disk now (the outbox copy, and the copy under `settlements/DAY/`) |
 //!
 //! Fees are taken as stored (recomputing them needs the fee schedule; the window records the
 //! schedule's digest); every other figure is recomputed.
@@ -161,7 +162,7 @@ pub async fn verify_day(
     let mut checks = Vec::new();
 
     // The window and its records.
-    let mut c = Check::new("window.files", window.file_count, files.in_window);
+    let mut c = Check::new("window.files", files.in_window, window.file_count);
     if files.misplaced != 0 {
         c = c.failed().with_detail(format!(
             "{} of them not accepted inbound files received before the cut-off",
@@ -183,8 +184,8 @@ pub async fn verify_day(
     let count: i64 = groups.iter().map(|g| g.count).sum();
     checks.push(Check::new(
         "window.count",
-        format!("{} records", window.tx_count),
         format!("{count} records"),
+        format!("{} records", window.tx_count),
     ));
     let mut amount = 0i64;
     let mut on_us = 0i64;
@@ -201,7 +202,7 @@ pub async fn verify_day(
             None => unknown.push(g.kind.clone()),
         }
     }
-    let mut c = Check::new("window.amount", fen(window.tx_amount_fen), fen(amount))
+    let mut c = Check::new("window.amount", fen(amount), fen(window.tx_amount_fen))
         .with_detail("transactions that move money");
     if !unknown.is_empty() {
         c = c
@@ -211,8 +212,8 @@ pub async fn verify_day(
     checks.push(c);
     checks.push(Check::new(
         "window.on_us",
-        format!("{} records", window.on_us_count),
         format!("{on_us} records"),
+        format!("{} records", window.on_us_count),
     ));
 
     // Pairs.
@@ -252,7 +253,7 @@ pub async fn verify_day(
         });
         checks.push(match parsed {
             Ok((net, lines)) => Check::new(&name, fen(expected), fen(net))
-                .with_detail(format!("{lines} lines of {}", display_name(o, &file))),
+                .with_detail(format!("{lines} lines of {}", file_name(o))),
             Err(e) => Check::new(&name, fen(expected), "unreadable")
                 .failed()
                 .with_detail(e),
@@ -327,17 +328,17 @@ fn pairs_from_records(stored: &reconciliation::Clearing, groups: &[RecordGroup])
     };
     let c = Check::new(
         "pairs.transactions",
-        total(&stored_pairs),
         total(&from_records),
+        total(&stored_pairs),
     );
     match first_difference(&stored_pairs, &from_records) {
         None => c,
         Some((k, s, r)) => {
             let show = |v: Option<(i64, i64)>| v.map_or("none".into(), |(c, a)| tally(c, a));
-            Check::new("pairs.transactions", show(s), show(r))
+            Check::new("pairs.transactions", show(r), show(s))
                 .failed()
                 .with_detail(format!(
-                    "pair {} → {}: stored, then from the records",
+                    "pair {} → {}: from the records, then stored",
                     k.0, k.1
                 ))
         }
@@ -368,12 +369,15 @@ fn pair_column(
         .filter(|(_, v)| *v != 0)
         .collect();
     let sources: BTreeMap<PairKey, i64> = sources.into_iter().filter(|(_, v)| *v != 0).collect();
-    match first_difference(&pairs, &sources) {
-        None => Check::new(name, fen(pairs.values().sum()), fen(sources.values().sum()))
-            .with_detail(format!("stored pairs, then {what}")),
-        Some((k, p, s)) => Check::new(name, fen(p.unwrap_or(0)), fen(s.unwrap_or(0)))
+    match first_difference(&sources, &pairs) {
+        None => Check::new(name, fen(sources.values().sum()), fen(pairs.values().sum()))
+            .with_detail(format!("{what}, then the stored pairs")),
+        Some((k, s, p)) => Check::new(name, fen(s.unwrap_or(0)), fen(p.unwrap_or(0)))
             .failed()
-            .with_detail(format!("pair {} → {}: stored pair, then {what}", k.0, k.1)),
+            .with_detail(format!(
+                "pair {} → {}: {what}, then the stored pair",
+                k.0, k.1
+            )),
     }
 }
 
@@ -438,17 +442,17 @@ fn positions_from_pairs(stored: &reconciliation::Clearing) -> Check {
             .collect()
     };
     let (positions, from_pairs) = (quiet(&positions), quiet(&from_pairs));
-    match first_difference(&positions, &from_pairs) {
+    match first_difference(&from_pairs, &positions) {
         None => {
             let paid: i64 = positions.values().map(|v| v.3.max(0)).sum();
             Check::new(
                 "positions.pairs",
-                format!("{} positions, {} paid", positions.len(), fen(paid)),
                 format!("{} positions, {} paid", from_pairs.len(), fen(paid)),
+                format!("{} positions, {} paid", positions.len(), fen(paid)),
             )
-            .with_detail("stored positions, then recomputed from the stored pairs")
+            .with_detail("recomputed from the stored pairs, then the stored positions")
         }
-        Some((code, s, r)) => {
+        Some((code, r, s)) => {
             let (s, r) = (s.unwrap_or_default(), r.unwrap_or_default());
             let (field, a, b) = [
                 ("receivable", s.0, r.0),
@@ -459,10 +463,10 @@ fn positions_from_pairs(stored: &reconciliation::Clearing) -> Check {
             .into_iter()
             .find(|(_, a, b)| a != b)
             .unwrap_or(("net", s.3, r.3));
-            Check::new("positions.pairs", fen(a), fen(b))
+            Check::new("positions.pairs", fen(b), fen(a))
                 .failed()
                 .with_detail(format!(
-                    "{code} {field}: stored position, then recomputed from the stored pairs"
+                    "{code} {field}: recomputed from the stored pairs, then the stored position"
                 ))
         }
     }
