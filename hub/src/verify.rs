@@ -177,7 +177,7 @@ pub async fn verify_day(
             format!("{} records", files.unwindowed_records),
         )
         .with_detail(format!(
-            "accepted records received before the cut-off in no window ({} files)",
+            "accepted, received before the cut-off, in no window: {} files",
             files.unwindowed_files
         )),
     );
