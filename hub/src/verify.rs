@@ -883,11 +883,9 @@ fn read_package(path: &Path, format: adapters::Format, file: &str) -> Result<(i6
     let mut stream = adapters::open(format, input, adapters::ReadOptions::new(file))
         .map_err(|e| e.to_string())?;
     let (mut read, mut sum) = (0i64, 0i64);
-    for tx in stream.by_ref() {
-        if let Ok(tx) = tx {
-            read += 1;
-            sum += tx.amount_fen;
-        }
+    for tx in stream.by_ref().flatten() {
+        read += 1;
+        sum += tx.amount_fen;
     }
     let summary = stream
         .finish()
