@@ -232,6 +232,30 @@ pub async fn verify_day(
         .iter()
         .map(|p| (p.code.as_str(), p.net_fen))
         .collect();
+    let registered: std::collections::BTreeSet<String> = store
+        .participants()
+        .await?
+        .into_iter()
+        .map(|p| p.code.to_string())
+        .collect();
+    for (code, net) in net.iter().filter(|(c, _)| registered.contains(**c)) {
+        for kind in ["xml", "csv"] {
+            let recorded = outputs
+                .iter()
+                .any(|o| o.participant == *code && o.kind == format!("statement-{kind}"));
+            if !recorded {
+                checks.push(
+                    Check::new(
+                        format!("statement {code} {kind}"),
+                        fen(*net),
+                        "no statement",
+                    )
+                    .failed()
+                    .with_detail("a registered participant with a position has no statement"),
+                );
+            }
+        }
+    }
     for o in outputs
         .iter()
         .filter(|o| o.kind == "statement-xml" || o.kind == "statement-csv")
@@ -444,11 +468,11 @@ fn positions_from_pairs(stored: &reconciliation::Clearing) -> Check {
     let (positions, from_pairs) = (quiet(&positions), quiet(&from_pairs));
     match first_difference(&from_pairs, &positions) {
         None => {
-            let paid: i64 = positions.values().map(|v| v.3.max(0)).sum();
+            let paid = |m: &BTreeMap<String, Figures>| fen(m.values().map(|v| v.3.max(0)).sum());
             Check::new(
                 "positions.pairs",
-                format!("{} positions, {} paid", from_pairs.len(), fen(paid)),
-                format!("{} positions, {} paid", positions.len(), fen(paid)),
+                format!("{} positions, {} paid", from_pairs.len(), paid(&from_pairs)),
+                format!("{} positions, {} paid", positions.len(), paid(&positions)),
             )
             .with_detail("recomputed from the stored pairs, then the stored positions")
         }
@@ -919,10 +943,8 @@ async fn digest_check(vault: &Vault, day: NaiveDate, o: &RecordedOutput) -> Chec
     if let Some(stored) = &o.stored_path {
         copies.push(("outbox copy", vault.path_of(stored), true));
         copies.push(("settlements copy", settlements_copy(vault, day, o), false));
-    } else if let Some(p) = &o.path {
-        copies.push(("file", PathBuf::from(p), true));
     } else {
-        copies.push(("file", settlements_copy(vault, day, o), true));
+        copies.push(("file", output_file(vault, day, o), true));
     }
     if let Some(f) = o.file_sha256.as_ref().filter(|f| **f != recorded) {
         return Check::new(&name, &recorded, f).failed().with_detail(

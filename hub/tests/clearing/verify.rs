@@ -217,6 +217,7 @@ on_both!(
     verify_fails_when_a_package_was_altered_on_disk,
     verify_fails_when_the_pacs009_file_was_altered,
     verify_fails_when_a_stored_position_was_altered,
+    verify_fails_when_a_file_differs_from_the_digest_recorded_when_written,
 );
 
 async fn verify_passes_on_a_day_as_it_was_closed(d: ClosedDay) {
@@ -325,4 +326,29 @@ async fn verify_refuses_a_day_that_is_not_closed() {
     let (_, err) = text(&o);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("2026-11-22 is not closed"), "{err}");
+}
+
+async fn verify_fails_when_a_file_differs_from_the_digest_recorded_when_written(d: ClosedDay) {
+    // An XLSX statement holds no figure verify parses: only its digest shows the change.
+    let recorded = hub::store::testing::text(
+        d.store(),
+        "SELECT sha256 FROM window_outputs WHERE kind = 'statement-xlsx' AND participant = 'RZ'",
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let path = d.settlements_file("STMT_2026-11-21_RZ.xlsx");
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.push(b'\n');
+    std::fs::write(&path, &bytes).unwrap();
+    let now = hex::encode(aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        &bytes,
+    ));
+    assert_fails_first_on(
+        &d.verify(&[]),
+        "digest STMT_2026-11-21_RZ.xlsx",
+        &recorded,
+        &now,
+    );
 }
