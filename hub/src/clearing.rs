@@ -325,7 +325,14 @@ pub async fn produce_outputs(
         .map_err(output_err)?;
         write_durably(&path, &xml).await?;
         store
-            .record_window_output(day, "pacs009", "-", None, Some(&path.display().to_string()))
+            .record_window_output(
+                day,
+                "pacs009",
+                "-",
+                None,
+                Some(&path.display().to_string()),
+                &sha256_hex(&xml),
+            )
             .await?;
     }
     outputs.push(Output {
@@ -378,7 +385,7 @@ pub async fn produce_outputs(
             write_durably(&staged, &bytes).await?;
             let (record, _) = deposit_outbound(store, vault, code, &name, &staged, outbox).await?;
             store
-                .record_window_output(day, kind, code, Some(record.id), None)
+                .record_window_output(day, kind, code, Some(record.id), None, &sha256_hex(&bytes))
                 .await?;
             outputs.push(Output {
                 kind: kind.into(),

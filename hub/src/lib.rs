@@ -14,6 +14,7 @@
 //! | ingest | [`ingest`] | detect, parse, translate, check (`R01`–`R07`), store; result files and blacklist changes |
 //! | clear | [`clearing`], [`day`] | close a settlement window, positions, settlement files; [`day::close_day`], the one sequence that closes a day |
 //! | settle | [`outbound`], [`delivery`], [`client`] | outbound packages (下发包) and resends; the outbox and the deliverer; the participant's client |
+//! | prove | [`verify`] | `hutong verify`: a closed day's records, pairs, positions, statements, instructions, packages, audit chain and file digests checked against each other |
 //! | reconcile | [`reconcile`] | partners' results, matching, card audit, late presentment, resolution rules |
 //! | dispute | [`disputes`] | dispute cases: stages, deadlines, evidence, adjustments |
 //! | run | [`scheduler`] | the one scheduler of every timed job (cut-off, results intake, deadlines, reconciliation, checks) |
@@ -72,4 +73,5 @@ pub mod server;
 pub mod settings;
 pub mod store;
 pub mod vault;
+pub mod verify;
 pub mod wire;

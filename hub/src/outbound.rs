@@ -190,7 +190,14 @@ pub async fn produce_packages(
                 .map_err(|e| ClearingError::Output(e.to_string()))??;
         let (record, _) = deposit_outbound(store, vault, &code, &name, &path, outbox).await?;
         store
-            .record_window_output(day, "outbound", &code, Some(record.id), None)
+            .record_window_output(
+                day,
+                "outbound",
+                &code,
+                Some(record.id),
+                None,
+                &record.sha256,
+            )
             .await?;
         tracing::info!(%day, participant = %code, records = written, "outbound package");
         outputs.push(Output {

@@ -231,6 +231,18 @@ fn print_report(r: &DemoReport) {
         r.dir.display()
     );
     println!();
+    let v = &r.verify;
+    println!(
+        "Verify (hutong verify --day {} --data-dir {}/hub): {} passed, {} failed",
+        v.day,
+        r.dir.display(),
+        v.passed,
+        v.failed
+    );
+    for c in v.checks.iter().filter(|c| !c.passed) {
+        println!("  ✗ {}", c.line());
+    }
+    println!();
     let (found, all) = r.faults_found();
     println!(
         "Injected faults: {found} of {all} found (each one in {}/report.json)",

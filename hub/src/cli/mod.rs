@@ -22,6 +22,7 @@ mod serve;
 mod simulate;
 mod status;
 mod upload;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -53,6 +54,10 @@ pub enum Command {
     /// What an operator checks first: participants, certificates, ingest, windows, deliveries,
     /// discrepancies, disputes, the audit chain. Exit 0 when nothing needs attention, 1 otherwise.
     Status(status::StatusArgs),
+    /// Prove a closed settlement day: records, windows, pairs, positions, statements,
+    /// instructions, packages, the audit chain and file digests agree. Exit 0, or 1 naming the
+    /// first disagreement.
+    Verify(verify::VerifyArgs),
     /// Check a `serve` configuration file without starting anything.
     #[command(subcommand)]
     Config(config::ConfigCommand),
@@ -115,6 +120,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Init(args) => init::run(args),
         Command::Config(cmd) => config::run(cmd),
         Command::Status(args) => status::run(args),
+        Command::Verify(args) => verify::run(args),
         Command::Crypto(cmd) => crypto::run(cmd),
         Command::Clear(args) => clear::run_clear(args),
         Command::Positions(args) => clear::run_positions(args),

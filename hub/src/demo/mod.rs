@@ -12,6 +12,7 @@
 //! | clear | the day's window closes early (now), positions, settlement files, statements, outbound packages | [`run`] |
 //! | results | partners fetch their packages and send back their result files over mTLS | [`partners`] |
 //! | reconcile | results matched, card audit, late presentments; rules resolve what they can, disputes open | [`run`] |
+//! | verify | `hutong verify` of the closed day: records, pairs, positions, statements, instructions, packages, audit chain, digests | [`crate::verify`] |
 //! | report | files and records by outcome, positions, discrepancies, every injected fault found or not | [`report`] |
 //!
 //! The simulated day is the settlement day the demo runs in (the one whose cut-off comes
@@ -142,6 +143,16 @@ pub async fn run(config: &DemoConfig, observe: Observer<'_>) -> Result<DemoRepor
         let reconcile_started = Instant::now();
         let (fetched, cases) = hub.results_and_reconcile(observe).await?;
         let reconcile_seconds = reconcile_started.elapsed().as_secs_f64();
+        observe(Event::Step(
+            "verify",
+            format!(
+                "proving day {}: records, pairs, positions, statements, instructions, packages, audit chain, digests",
+                hub.day
+            ),
+        ));
+        let verify = crate::verify::verify_day(&hub.store, &hub.vault, hub.day)
+            .await
+            .step("verify")?;
         observe(Event::Step("report", "gathering the day's figures".into()));
         let positions = clearing::positions(&hub.store, &hub.clearing, hub.day)
             .await
@@ -157,6 +168,7 @@ pub async fn run(config: &DemoConfig, observe: Observer<'_>) -> Result<DemoRepor
             outputs,
             fetched,
             cases,
+            verify,
             url: hub.url.clone(),
             database: hub.target.describe(),
             seconds: report::Seconds {

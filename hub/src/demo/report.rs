@@ -90,6 +90,8 @@ pub struct DemoReport {
     pub cases: Vec<i64>,
     /// Every injected fault, found or not.
     pub faults: Vec<FaultCheck>,
+    /// `hutong verify` of the day, run at the end: every check with its figures.
+    pub verify: crate::verify::DayProof,
     /// Time per step.
     pub seconds: Seconds,
 }
@@ -116,6 +118,7 @@ pub(crate) struct Inputs<'a> {
     pub(crate) outputs: usize,
     pub(crate) fetched: usize,
     pub(crate) cases: Vec<i64>,
+    pub(crate) verify: crate::verify::DayProof,
     pub(crate) url: String,
     pub(crate) database: String,
     pub(crate) seconds: Seconds,
@@ -397,6 +400,7 @@ pub(crate) async fn gather(i: Inputs<'_>) -> Result<DemoReport, DemoError> {
         discrepancies_by_status: by_status,
         cases: i.cases,
         faults,
+        verify: i.verify,
         seconds: i.seconds,
     })
 }

@@ -383,7 +383,8 @@ impl Store {
         Ok(n > 0)
     }
 
-    /// Records a produced output of a closed window (a second record of the same is ignored).
+    /// Records a produced output of a closed window with `sha256`, the hex SHA-256 of the bytes
+    /// written (a second record of the same is ignored).
     pub async fn record_window_output(
         &self,
         day: NaiveDate,
@@ -391,11 +392,12 @@ impl Store {
         participant: &str,
         file_id: Option<i64>,
         path: Option<&str>,
+        sha256: &str,
     ) -> StoreResult<()> {
         on_db!(self, pool => sqlx::query(concat!(
-            "INSERT INTO window_outputs (day, kind, participant, file_id, path) VALUES ($1, $2, $3, $4, $5) ",
+            "INSERT INTO window_outputs (day, kind, participant, file_id, path, sha256) VALUES ($1, $2, $3, $4, $5, $6) ",
             "ON CONFLICT (day, kind, participant) DO NOTHING"))
-            .bind(day_text(day)).bind(kind).bind(participant).bind(file_id).bind(path)
+            .bind(day_text(day)).bind(kind).bind(participant).bind(file_id).bind(path).bind(sha256)
             .execute(pool).await.map(|_| ())?);
         Ok(())
     }

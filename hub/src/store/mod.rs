@@ -57,6 +57,7 @@ mod status;
 pub mod testing;
 mod time;
 mod users;
+pub mod verify;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

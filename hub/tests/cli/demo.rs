@@ -50,6 +50,14 @@ fn check_report(r: &Value, dir: &Path) {
         .map(|p| p["net_fen"].as_i64().unwrap())
         .sum();
     assert_eq!(net, 0, "net positions sum to zero");
+    let failed: Vec<&Value> = r["verify"]["checks"]
+        .as_array()
+        .expect("the demo ran hutong verify")
+        .iter()
+        .filter(|c| c["passed"] != true)
+        .collect();
+    assert!(failed.is_empty(), "hutong verify failed: {failed:#?}");
+    assert!(r["verify"]["passed"].as_u64().unwrap() > 30);
     assert!(
         !r["cases"].as_array().unwrap().is_empty(),
         "at least one dispute is open"

@@ -530,6 +530,28 @@ async fn finance_staff_sign_in_filter_the_queue_and_act_on_a_case_in_chromium() 
         .await
         .unwrap();
     assert_eq!(&xlsx[..2], b"PK");
+    // The day page shows the proof of the closed day (`hutong verify`), check by check.
+    let page = http
+        .get(format!("{base}/days/2026-11-21"))
+        .header("cookie", format!("hutong_session={cookie}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Proof of the day"), "{page}");
+    for check in [
+        "window.count",
+        "positions.zero_sum",
+        "package",
+        "audit.chain",
+    ] {
+        assert!(
+            page.contains(&format!("<td>{check}")),
+            "the day page shows {check}: {page}"
+        );
+    }
     console.stop().await;
     let _ = driver.call(reqwest::Method::DELETE, "", None).await;
 }

@@ -63,6 +63,14 @@ async fn day_page(
         .await
         .map_err(|e| ConsoleError::Internal(e.to_string()))?;
     let counts = state.store.discrepancy_counts(Some(day)).await?;
+    let (proof, proof_error) = if p.closed_at.is_some() {
+        match crate::verify::verify_day(&state.store, &state.vault, day).await {
+            Ok(proof) => (Some(proof), None),
+            Err(e) => (None, Some(e.to_string())),
+        }
+    } else {
+        (None, None)
+    };
     render(
         &state,
         "day.html",
@@ -74,6 +82,8 @@ async fn day_page(
             cutoff => local(&state, p.cutoff_at),
             closed => p.closed_at.map(|t| local(&state, t)),
             counts => counts,
+            proof => proof.as_ref().map(Value::from_serialize),
+            proof_error => proof_error,
             can_operate => staff.can(StaffRole::Operator),
         },
     )
