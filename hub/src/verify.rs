@@ -883,7 +883,7 @@ async fn package_checks(
             );
             continue;
         };
-        let format = crate::outbound::format_of(p.scheme);
+        let format = crate::outbound::package_format(&p);
         let path = output_file(vault, day, o);
         let file = display_name(o, &path);
         let read = tokio::task::spawn_blocking(move || read_package(&path, format, &file))
