@@ -12,7 +12,9 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use reconciliation::settlement::{self, Statement};
+use reconciliation::settlement::{
+    self, AccountError, ClearingMember, SettlementAccount, SettlementAccounts, Statement,
+};
 use reconciliation::{Clearing, FeeSchedule};
 use serde::Serialize;
 use tokio::sync::Notify;
@@ -35,9 +37,14 @@ pub struct ClearingSettings {
     pub fees: FeeSchedule,
     /// SHA-256 of the fee schedule's file (recorded with each window), or of nothing.
     pub fees_sha256: String,
-    /// The settlement account the instructions settle against.
-    pub settlement_account: String,
+    /// The hub's settlement account, which the instructions settle against: every net payer
+    /// pays into it, every net receiver is paid from it. Default
+    /// [`ClearingSettings::placeholder_settlement_account`].
+    pub settlement_account: SettlementAccount,
 }
+
+/// The account id of the hub's settlement account when none is configured.
+pub const DEFAULT_SETTLEMENT_ACCOUNT: &str = "HUTONG-SETTLEMENT";
 
 impl Default for ClearingSettings {
     fn default() -> Self {
@@ -45,7 +52,9 @@ impl Default for ClearingSettings {
             hub: HubSettings::default(),
             fees: FeeSchedule::default(),
             fees_sha256: sha256_hex(b""),
-            settlement_account: "HUTONG-SETTLEMENT".into(),
+            settlement_account: ClearingSettings::placeholder_settlement_account(
+                DEFAULT_SETTLEMENT_ACCOUNT,
+            ),
         }
     }
 }
@@ -55,6 +64,49 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 impl ClearingSettings {
+    /// The hub's settlement account when no agent is configured: `account_id` with a
+    /// placeholder agent, member `HUTONG-SETTLEMENT` of a proprietary clearing system `HUTONG`.
+    /// No settlement bank knows it; configure the real one (`settlement_bic`, or
+    /// `settlement_clearing_system` and `settlement_member_id`, in the configuration file;
+    /// `--settlement-bic`, or `--clearing-system` and `--member-id`, on `hutong clear`).
+    pub fn placeholder_settlement_account(account_id: &str) -> SettlementAccount {
+        SettlementAccount {
+            account_id: account_id.to_string(),
+            bic: None,
+            member: Some(ClearingMember {
+                system: "HUTONG".into(),
+                member_id: "HUTONG-SETTLEMENT".into(),
+            }),
+        }
+    }
+
+    /// Sets the hub's settlement account from its parts: an account id (default
+    /// [`DEFAULT_SETTLEMENT_ACCOUNT`]) and a BIC and/or a clearing system with a member id.
+    /// Without either, the agent is the placeholder (with a warning in the log).
+    pub fn with_settlement_account(
+        mut self,
+        account_id: Option<&str>,
+        bic: Option<&str>,
+        member: Option<ClearingMember>,
+    ) -> Result<Self, AccountError> {
+        let account_id = account_id.unwrap_or(DEFAULT_SETTLEMENT_ACCOUNT);
+        self.settlement_account = if bic.is_none() && member.is_none() {
+            if account_id != DEFAULT_SETTLEMENT_ACCOUNT {
+                tracing::warn!(
+                    account_id,
+                    "the hub's settlement account has no BIC or clearing-system member id: \
+                     its instructions name a placeholder agent"
+                );
+            }
+            let a = ClearingSettings::placeholder_settlement_account(account_id);
+            a.validate()?;
+            a
+        } else {
+            SettlementAccount::new(account_id, bic.map(str::to_string), member)?
+        };
+        Ok(self)
+    }
+
     /// Reads the fee schedule from `path` (TOML), keeping the other defaults.
     pub fn with_fees_file(mut self, path: &Path) -> Result<Self, ClearingError> {
         let text = std::fs::read(path)
@@ -95,6 +147,19 @@ pub enum ClearingError {
     /// Storage.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A participant with a position in the window has no settlement account.
+    #[error(
+        "participant {participant} has a position in window {day} but no settlement account: \
+         set it with `hutong participants settlement --code {participant} --settlement-account ID \
+         --settlement-bic BIC` (or `--clearing-system CODE --member-id ID`), then produce the \
+         window's outputs again (`hutong clear --day {day}`)"
+    )]
+    NoSettlementAccount {
+        /// The window.
+        day: NaiveDate,
+        /// The participant code.
+        participant: String,
+    },
     /// Writing a settlement file.
     #[error("settlement output: {0}")]
     Output(String),
@@ -273,13 +338,28 @@ pub async fn statement(
     )))
 }
 
+/// The settlement accounts of `participants` that have one, by code.
+pub fn settlement_accounts(participants: &[crate::store::Participant]) -> SettlementAccounts {
+    participants
+        .iter()
+        .filter_map(|p| {
+            p.settlement_account
+                .clone()
+                .map(|a| (p.code.to_string(), a))
+        })
+        .collect()
+}
+
 fn output_err(e: impl std::fmt::Display) -> ClearingError {
     ClearingError::Output(e.to_string())
 }
 
-/// Writes a closed window's settlement files: the `pacs.009`-style instructions under
-/// `DATA_DIR/settlements/DAY/`, and each registered participant's statement (XML, CSV, XLSX)
-/// into its outbox. Idempotent: an output already produced is not produced again.
+/// Writes a closed window's settlement files: the `pacs.009` instructions under
+/// `DATA_DIR/settlements/DAY/` (none on a day without net positions: a `pacs.009` carries at
+/// least one transfer), and each registered participant's statement (`camt.053` XML, CSV,
+/// XLSX) into its outbox. Every participant with a position needs a settlement account
+/// ([`ClearingError::NoSettlementAccount`] before anything is written otherwise). Idempotent:
+/// an output already produced is not produced again.
 pub async fn produce_outputs(
     store: &Store,
     vault: &Vault,
@@ -295,26 +375,57 @@ pub async fn produce_outputs(
     };
     let clearing = store.window_figures(day).await?;
     let created = settings.hub.local_time(w.closed_at.datetime());
+    let participants = store.participants().await?;
+    let registered: std::collections::HashSet<String> =
+        participants.iter().map(|p| p.code.to_string()).collect();
+    let accounts = settlement_accounts(&participants);
+    // Every participant with a position needs its account (the instructions and its
+    // statement name it): checked before anything is written.
+    for position in &clearing.participants {
+        let code = &position.code;
+        let needed = position.net_fen != 0 || registered.contains(code);
+        if needed && !accounts.contains_key(code) {
+            return Err(ClearingError::NoSettlementAccount {
+                day,
+                participant: code.clone(),
+            });
+        }
+    }
     let dir = vault.data_dir().join("settlements").join(day.to_string());
     tokio::fs::create_dir_all(&dir).await.map_err(output_err)?;
     let mut outputs = Vec::new();
 
     let name = format!("pacs009_{day}.xml");
     let path = dir.join(&name);
+    let instructions = settlement::settlement_instructions(
+        &clearing,
+        day,
+        &settings.settlement_account,
+        &accounts,
+    )
+    .map_err(output_err)?;
+    // A pacs.009 carries at least one transfer: a day without net positions has none.
+    let path = (!instructions.is_empty()).then_some(path);
     if !store.window_output(day, "pacs009", "-").await? {
-        let instructions =
-            settlement::settlement_instructions(&clearing, day, &settings.settlement_account);
-        let xml = settlement::write_pacs009(
-            &instructions,
-            day,
-            &format!("HUTONG-{day}"),
-            created,
-            &settings.settlement_account,
-        )
-        .map_err(output_err)?;
-        write_durably(&path, &xml).await?;
+        if let Some(path) = &path {
+            let xml = settlement::write_pacs009(
+                &instructions,
+                day,
+                &format!("HUTONG-{day}"),
+                created,
+                &settings.settlement_account,
+            )
+            .map_err(output_err)?;
+            write_durably(path, &xml).await?;
+        }
         store
-            .record_window_output(day, "pacs009", "-", None, Some(&path.display().to_string()))
+            .record_window_output(
+                day,
+                "pacs009",
+                "-",
+                None,
+                path.as_ref().map(|p| p.display().to_string()).as_deref(),
+            )
             .await?;
     }
     outputs.push(Output {
@@ -322,15 +433,9 @@ pub async fn produce_outputs(
         participant: "-".into(),
         name,
         file_id: None,
-        path: Some(path),
+        path,
     });
 
-    let registered: std::collections::HashSet<String> = store
-        .participants()
-        .await?
-        .into_iter()
-        .map(|p| p.code.to_string())
-        .collect();
     for position in &clearing.participants {
         let code = &position.code;
         if !registered.contains(code) {
@@ -343,7 +448,7 @@ pub async fn produce_outputs(
             (
                 "statement-xml",
                 format!("STMT_{day}_{code}.xml"),
-                settlement::write_camt053(&s).map_err(output_err)?,
+                settlement::write_camt053(&s, &accounts).map_err(output_err)?,
             ),
             ("statement-csv", format!("STMT_{day}_{code}.csv"), csv),
             (

@@ -53,7 +53,13 @@ async fn settlements_statement(
     let (bytes, content_type, ext) = match q.format.as_deref().unwrap_or("json") {
         "json" => return Ok(Json(s).into_response()),
         "xml" => (
-            settlement::write_camt053(&s).map_err(output)?,
+            settlement::write_camt053(
+                &s,
+                &clearing::settlement_accounts(&state.store.participants().await.map_err(
+                    |e| ApiError::Internal(format!("participants: {e}")),
+                )?),
+            )
+            .map_err(output)?,
             "application/xml",
             "xml",
         ),
