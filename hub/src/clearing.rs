@@ -358,7 +358,8 @@ fn output_err(e: impl std::fmt::Display) -> ClearingError {
 /// `DATA_DIR/settlements/DAY/` (none on a day without net positions: a `pacs.009` carries at
 /// least one transfer), and each registered participant's statement (`camt.053` XML, CSV,
 /// XLSX) into its outbox. Every participant with a position needs a settlement account
-/// ([`ClearingError::NoSettlementAccount`] before anything is written otherwise). Idempotent:
+/// ([`ClearingError::NoSettlementAccount`] before anything is written otherwise); the hub's
+/// code, when its participant has none, settles on the hub's settlement account. Idempotent:
 /// an output already produced is not produced again.
 pub async fn produce_outputs(
     store: &Store,
@@ -378,7 +379,11 @@ pub async fn produce_outputs(
     let participants = store.participants().await?;
     let registered: std::collections::HashSet<String> =
         participants.iter().map(|p| p.code.to_string()).collect();
-    let accounts = settlement_accounts(&participants);
+    let mut accounts = settlement_accounts(&participants);
+    // The hub's fees are paid into its own settlement account unless its participant has one.
+    accounts
+        .entry(settings.hub.hub_code.clone())
+        .or_insert_with(|| settings.settlement_account.clone());
     // Every participant with a position needs its account (the instructions and its
     // statement name it): checked before anything is written.
     for position in &clearing.participants {

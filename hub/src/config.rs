@@ -48,7 +48,6 @@ use serde::Deserialize;
 
 use crate::app::{AppSettings, DEFAULT_LISTEN, DEFAULT_MAX_FILE_BYTES, StoreChoice};
 use crate::clearing::ClearingSettings;
-use reconciliation::settlement::ClearingMember;
 use crate::delivery::DeliveryConfig;
 use crate::ingest::IngestConfig;
 use crate::ingest::keys::IssuerKeys;
@@ -56,6 +55,7 @@ use crate::reconcile::ReconcileSettings;
 use crate::scheduler::{parse_local_time, parse_offset};
 use crate::settings::HubSettings;
 use crate::store::{DbTarget, OpenMode};
+use reconciliation::settlement::ClearingMember;
 
 /// The configuration file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]

@@ -13,10 +13,10 @@ use super::args::{HubArgs, StorageArgs};
 use crate::clearing::{
     self, ClearingError, ClearingSettings, DEFAULT_SETTLEMENT_ACCOUNT, Positions,
 };
-use reconciliation::settlement::ClearingMember;
 use crate::day::DayError;
 use crate::store::{Store, Timestamp};
 use crate::vault::Vault;
+use reconciliation::settlement::ClearingMember;
 
 /// What clearing needs from the command line.
 #[derive(Debug, Args)]

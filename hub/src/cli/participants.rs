@@ -52,8 +52,7 @@ pub(crate) struct SettlementAccountArgs {
 impl SettlementAccountArgs {
     /// The validated account; a missing or invalid part is bad input naming the flags.
     fn account(&self) -> Result<SettlementAccount, BadInput> {
-        const FLAGS: &str =
-            "--settlement-account ID with --settlement-bic BIC and/or --clearing-system CODE --member-id ID";
+        const FLAGS: &str = "--settlement-account ID with --settlement-bic BIC and/or --clearing-system CODE --member-id ID";
         let Some(id) = &self.settlement_account else {
             return Err(BadInput(format!(
                 "a participant needs a settlement account: give {FLAGS}"

@@ -55,9 +55,13 @@ async fn settlements_statement(
         "xml" => (
             settlement::write_camt053(
                 &s,
-                &clearing::settlement_accounts(&state.store.participants().await.map_err(
-                    |e| ApiError::Internal(format!("participants: {e}")),
-                )?),
+                &clearing::settlement_accounts(
+                    &state
+                        .store
+                        .participants()
+                        .await
+                        .map_err(|e| ApiError::Internal(format!("participants: {e}")))?,
+                ),
             )
             .map_err(output)?,
             "application/xml",

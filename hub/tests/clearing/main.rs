@@ -5,4 +5,5 @@ mod both;
 mod cli;
 mod outbound;
 mod scheduler;
+mod statements;
 mod window;

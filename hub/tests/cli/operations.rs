@@ -481,6 +481,12 @@ fn status_of_a_healthy_hub_exits_0() {
     ok(&hutong(&[
         "participants",
         "add",
+        "--settlement-account",
+        "ACC-1",
+        "--clearing-system",
+        "CNAPS",
+        "--member-id",
+        "999000000001",
         "--data-dir",
         d,
         "--code",
