@@ -124,8 +124,12 @@ const NEWER_PG: &str = "INSERT INTO _sqlx_migrations \
     (version, description, success, checksum, execution_time) \
     VALUES (29991231000001, 'from the future', TRUE, '\\x00'::bytea, 0)";
 const OLDER: &[&str] = &[
-    "DELETE FROM _sqlx_migrations WHERE version = 20261202000001",
+    "DELETE FROM _sqlx_migrations WHERE version IN (20261202000001, 20261203000001)",
     "DROP TABLE hub_identity",
+    "ALTER TABLE participants DROP COLUMN settlement_account_id",
+    "ALTER TABLE participants DROP COLUMN settlement_bic",
+    "ALTER TABLE participants DROP COLUMN settlement_clearing_system",
+    "ALTER TABLE participants DROP COLUMN settlement_member_id",
 ];
 
 /// The refusals of a hub whose schema is newer or older than the binary, on `storage`
@@ -149,7 +153,7 @@ async fn schema_versions_are_checked(
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let e = stderr(&out);
     assert!(e.contains("schema version 20261122000004, older"), "{e}");
-    assert!(e.contains("20261202000001"), "{e}");
+    assert!(e.contains("20261203000001"), "{e}");
     assert!(e.contains("to migrate"), "{e}");
     assert!(e.contains("`hutong init --"), "{e}");
     let init = ok(&run(&["init"]));
@@ -166,7 +170,7 @@ async fn schema_versions_are_checked(
         assert_eq!(out.status.code(), Some(2), "{cmd:?}: {}", stderr(&out));
         let e = stderr(&out);
         assert!(
-            e.contains("schema version 29991231000001, newer than this hutong's 20261202000001"),
+            e.contains("schema version 29991231000001, newer than this hutong's 20261203000001"),
             "{cmd:?}: {e}"
         );
     }
@@ -585,7 +589,7 @@ async fn serve_migrates_an_older_schema_that_other_commands_refuse() {
     let status: Value =
         serde_json::from_slice(&hutong(&["status", "--data-dir", d, "--json"]).stdout).unwrap();
     assert_eq!(
-        status["hub"]["schema_version"], 20261202000001_i64,
+        status["hub"]["schema_version"], 20261203000001_i64,
         "{status}"
     );
 }
