@@ -350,6 +350,9 @@ pub fn settlement_accounts(participants: &[crate::store::Participant]) -> Settle
         .collect()
 }
 
+/// The output kinds of a participant's statement, in the order they are written.
+const STATEMENT_KINDS: [&str; 3] = ["statement-xml", "statement-csv", "statement-xlsx"];
+
 fn output_err(e: impl std::fmt::Display) -> ClearingError {
     ClearingError::Output(e.to_string())
 }
@@ -384,11 +387,17 @@ pub async fn produce_outputs(
     accounts
         .entry(settings.hub.hub_code.clone())
         .or_insert_with(|| settings.settlement_account.clone());
-    // Every participant with a position needs its account (the instructions and its
-    // statement name it): checked before anything is written.
+    // Every participant with a position needs its account for the outputs still to write
+    // (the instructions and its statement name it): checked before anything is written.
+    let pacs_done = store.window_output(day, "pacs009", "-").await?;
     for position in &clearing.participants {
         let code = &position.code;
-        let needed = position.net_fen != 0 || registered.contains(code);
+        let mut needed = !pacs_done && position.net_fen != 0;
+        if registered.contains(code) && !needed {
+            for kind in STATEMENT_KINDS {
+                needed |= !store.window_output(day, kind, code).await?;
+            }
+        }
         if needed && !accounts.contains_key(code) {
             return Err(ClearingError::NoSettlementAccount {
                 day,
@@ -402,16 +411,18 @@ pub async fn produce_outputs(
 
     let name = format!("pacs009_{day}.xml");
     let path = dir.join(&name);
-    let instructions = settlement::settlement_instructions(
-        &clearing,
-        day,
-        &settings.settlement_account,
-        &accounts,
-    )
-    .map_err(output_err)?;
     // A pacs.009 carries at least one transfer: a day without net positions has none.
-    let path = (!instructions.is_empty()).then_some(path);
-    if !store.window_output(day, "pacs009", "-").await? {
+    let path = if pacs_done {
+        path.exists().then_some(path)
+    } else {
+        let instructions = settlement::settlement_instructions(
+            &clearing,
+            day,
+            &settings.settlement_account,
+            &accounts,
+        )
+        .map_err(output_err)?;
+        let path = (!instructions.is_empty()).then_some(path);
         if let Some(path) = &path {
             let xml = settlement::write_pacs009(
                 &instructions,
@@ -432,7 +443,8 @@ pub async fn produce_outputs(
                 path.as_ref().map(|p| p.display().to_string()).as_deref(),
             )
             .await?;
-    }
+        path
+    };
     outputs.push(Output {
         kind: "pacs009".into(),
         participant: "-".into(),
@@ -447,22 +459,12 @@ pub async fn produce_outputs(
             continue;
         }
         let s = settlement::statement(&clearing, code, day, created);
-        let mut csv = Vec::new();
-        settlement::write_statement_csv(&s, &mut csv).map_err(output_err)?;
-        let files: [(&str, String, Vec<u8>); 3] = [
-            (
-                "statement-xml",
-                format!("STMT_{day}_{code}.xml"),
-                settlement::write_camt053(&s, &accounts).map_err(output_err)?,
-            ),
-            ("statement-csv", format!("STMT_{day}_{code}.csv"), csv),
-            (
-                "statement-xlsx",
-                format!("STMT_{day}_{code}.xlsx"),
-                settlement::statement_xlsx(&s).map_err(output_err)?,
-            ),
-        ];
-        for (kind, name, bytes) in files {
+        for kind in STATEMENT_KINDS {
+            let name = match kind {
+                "statement-xml" => format!("STMT_{day}_{code}.xml"),
+                "statement-csv" => format!("STMT_{day}_{code}.csv"),
+                _ => format!("STMT_{day}_{code}.xlsx"),
+            };
             if store.window_output(day, kind, code).await? {
                 outputs.push(Output {
                     kind: kind.into(),
@@ -473,6 +475,15 @@ pub async fn produce_outputs(
                 });
                 continue;
             }
+            let bytes = match kind {
+                "statement-xml" => settlement::write_camt053(&s, &accounts).map_err(output_err)?,
+                "statement-csv" => {
+                    let mut csv = Vec::new();
+                    settlement::write_statement_csv(&s, &mut csv).map_err(output_err)?;
+                    csv
+                }
+                _ => settlement::statement_xlsx(&s).map_err(output_err)?,
+            };
             let staged = dir.join(&name);
             write_durably(&staged, &bytes).await?;
             let (record, _) = deposit_outbound(store, vault, code, &name, &staged, outbox).await?;

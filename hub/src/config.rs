@@ -375,4 +375,37 @@ mod tests {
         let bad: ServeFile = toml::from_str("hub_code = \"not a code\"\n").unwrap();
         assert!(bad.hub_code().is_err());
     }
+
+    #[test]
+    fn the_hub_settlement_account_comes_from_the_old_key_and_its_agent_keys() {
+        let settings = |toml: &str| {
+            toml::from_str::<ServeFile>(toml)
+                .unwrap()
+                .clearing_settings(None)
+        };
+        let default = settings("").unwrap().settlement_account;
+        assert_eq!(default.account_id, "HUTONG-SETTLEMENT");
+        assert_eq!(
+            default.member.as_ref().map(|m| m.system.as_str()),
+            Some("HUTONG"),
+            "the placeholder agent"
+        );
+        let old = settings("settlement_account = \"POOL-1\"\n").unwrap();
+        assert_eq!(
+            old.settlement_account.account_id, "POOL-1",
+            "the old key works"
+        );
+        let full = settings(
+            "settlement_account = \"POOL-1\"\nsettlement_bic = \"HUTGCNBJ\"\n\
+             settlement_clearing_system = \"CNAPS\"\nsettlement_member_id = \"999000000000\"\n",
+        )
+        .unwrap()
+        .settlement_account;
+        assert_eq!(full.bic.as_deref(), Some("HUTGCNBJ"));
+        assert_eq!(full.member.unwrap().member_id, "999000000000");
+        let e = settings("settlement_bic = \"hutg\"\n").unwrap_err();
+        assert!(e.contains("settlement_bic") && e.contains("BIC"), "{e}");
+        let e = settings("settlement_member_id = \"1\"\n").unwrap_err();
+        assert!(e.contains("settlement_clearing_system"), "{e}");
+    }
 }

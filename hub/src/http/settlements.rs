@@ -1,5 +1,5 @@
 //! `/v1/settlements/{day}`: the caller's own statement of a closed settlement window, as JSON
-//! (default) or, with `?format=xml|csv|xlsx`, as the `camt.053`-style XML, CSV or XLSX file.
+//! (default) or, with `?format=xml|csv|xlsx`, as the `camt.053.001.08` XML, CSV or XLSX file.
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};

@@ -185,6 +185,19 @@ async fn a_closed_day_writes_statements_and_instructions_valid_against_the_offic
     ] {
         assert!(xml.contains(needle), "{needle}\n{xml}");
     }
+
+    // A day whose files were written needs no accounts to be closed again (as on a database
+    // migrated from before settlement accounts, whose participants have none).
+    hub::store::testing::execute(
+        &store,
+        "UPDATE participants SET settlement_account_id = NULL",
+    )
+    .await
+    .unwrap();
+    let again = close_day(&store, &vault, &settings(), day(21), at(NOW), false, None)
+        .await
+        .unwrap();
+    assert_eq!(again.outputs.len(), closed.outputs.len());
 }
 
 async fn a_participant_with_a_position_and_no_settlement_account_stops_the_outputs_by_name(

@@ -102,7 +102,10 @@ fn check_report(r: &Value, dir: &Path) {
         xmllint(schema, &path);
         validated += 1;
     }
-    assert!(validated >= 6, "the pacs.009 and the statements: {validated}");
+    assert!(
+        validated >= 6,
+        "the pacs.009 and the statements: {validated}"
+    );
     for code in ["QD", "MOHURD", "MOT", "BANK", "RZ"] {
         let inbox = dir.join("partners").join(code).join("inbox");
         let names: Vec<String> = std::fs::read_dir(&inbox)
