@@ -197,7 +197,18 @@ async fn a_closed_day_writes_statements_and_instructions_valid_against_the_offic
     let again = close_day(&store, &vault, &settings(), day(21), at(NOW), false, None)
         .await
         .unwrap();
-    assert_eq!(again.outputs.len(), closed.outputs.len());
+    let settlement_files = |outputs: &[hub::clearing::Output]| {
+        outputs
+            .iter()
+            .filter(|o| o.kind == "pacs009" || o.kind.starts_with("statement-"))
+            .map(|o| o.name.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        settlement_files(&again.outputs),
+        settlement_files(&closed.outputs)
+    );
+    assert_eq!(settlement_files(&again.outputs).len(), 1 + 3 * 3);
 }
 
 async fn a_participant_with_a_position_and_no_settlement_account_stops_the_outputs_by_name(
