@@ -26,7 +26,8 @@ unset DATABASE_URL
 "$HUTONG" certs server --pki "$WORK/pki" --host 127.0.0.1 >/dev/null
 "$HUTONG" certs issue --pki "$WORK/pki" --participant BENCH --out "$WORK/client" >/dev/null
 "$HUTONG" init --data-dir "$WORK/data" >/dev/null
-"$HUTONG" participants add --data-dir "$WORK/data" --code BENCH --scheme partner --name Bench >/dev/null
+"$HUTONG" participants add --data-dir "$WORK/data" --code BENCH --scheme partner --name Bench \
+  --settlement-account BENCH-1 --clearing-system CNAPS --member-id 999000000001 >/dev/null
 
 echo "== making a ${SIZE_MIB} MiB file of random bytes"
 head -c "$((SIZE_MIB * 1024 * 1024))" /dev/urandom > "$WORK/bench.dat"

@@ -13,7 +13,9 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use reconciliation::settlement::{self, Statement};
+use reconciliation::settlement::{
+    self, AccountError, ClearingMember, SettlementAccount, SettlementAccounts, Statement,
+};
 use reconciliation::{Clearing, FeeSchedule};
 use serde::Serialize;
 use tokio::sync::Notify;
@@ -36,9 +38,14 @@ pub struct ClearingSettings {
     pub fees: FeeSchedule,
     /// SHA-256 of the fee schedule's file (recorded with each window), or of nothing.
     pub fees_sha256: String,
-    /// The settlement account the instructions settle against.
-    pub settlement_account: String,
+    /// The hub's settlement account, which the instructions settle against: every net payer
+    /// pays into it, every net receiver is paid from it. Default
+    /// [`ClearingSettings::placeholder_settlement_account`].
+    pub settlement_account: SettlementAccount,
 }
+
+/// The account id of the hub's settlement account when none is configured.
+pub const DEFAULT_SETTLEMENT_ACCOUNT: &str = "HUTONG-SETTLEMENT";
 
 impl Default for ClearingSettings {
     fn default() -> Self {
@@ -46,7 +53,9 @@ impl Default for ClearingSettings {
             hub: HubSettings::default(),
             fees: FeeSchedule::default(),
             fees_sha256: sha256_hex(b""),
-            settlement_account: "HUTONG-SETTLEMENT".into(),
+            settlement_account: ClearingSettings::placeholder_settlement_account(
+                DEFAULT_SETTLEMENT_ACCOUNT,
+            ),
         }
     }
 }
@@ -56,6 +65,49 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 impl ClearingSettings {
+    /// The hub's settlement account when no agent is configured: `account_id` with a
+    /// placeholder agent, member `HUTONG-SETTLEMENT` of a proprietary clearing system `HUTONG`.
+    /// No settlement bank knows it; configure the real one (`settlement_bic`, or
+    /// `settlement_clearing_system` and `settlement_member_id`, in the configuration file;
+    /// `--settlement-bic`, or `--clearing-system` and `--member-id`, on `hutong clear`).
+    pub fn placeholder_settlement_account(account_id: &str) -> SettlementAccount {
+        SettlementAccount {
+            account_id: account_id.to_string(),
+            bic: None,
+            member: Some(ClearingMember {
+                system: "HUTONG".into(),
+                member_id: "HUTONG-SETTLEMENT".into(),
+            }),
+        }
+    }
+
+    /// Sets the hub's settlement account from its parts: an account id (default
+    /// [`DEFAULT_SETTLEMENT_ACCOUNT`]) and a BIC and/or a clearing system with a member id.
+    /// Without either, the agent is the placeholder (with a warning in the log).
+    pub fn with_settlement_account(
+        mut self,
+        account_id: Option<&str>,
+        bic: Option<&str>,
+        member: Option<ClearingMember>,
+    ) -> Result<Self, AccountError> {
+        let account_id = account_id.unwrap_or(DEFAULT_SETTLEMENT_ACCOUNT);
+        self.settlement_account = if bic.is_none() && member.is_none() {
+            if account_id != DEFAULT_SETTLEMENT_ACCOUNT {
+                tracing::warn!(
+                    account_id,
+                    "the hub's settlement account has no BIC or clearing-system member id: \
+                     its instructions name a placeholder agent"
+                );
+            }
+            let a = ClearingSettings::placeholder_settlement_account(account_id);
+            a.validate()?;
+            a
+        } else {
+            SettlementAccount::new(account_id, bic.map(str::to_string), member)?
+        };
+        Ok(self)
+    }
+
     /// Reads the fee schedule from `path` (TOML), keeping the other defaults.
     pub fn with_fees_file(mut self, path: &Path) -> Result<Self, ClearingError> {
         let text = std::fs::read(path)
@@ -96,6 +148,19 @@ pub enum ClearingError {
     /// Storage.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A participant with a position in the window has no settlement account.
+    #[error(
+        "participant {participant} has a position in window {day} but no settlement account: \
+         set it with `hutong participants settlement --code {participant} --settlement-account ID \
+         --settlement-bic BIC` (or `--clearing-system CODE --member-id ID`), then produce the \
+         window's outputs again (`hutong clear --day {day}`)"
+    )]
+    NoSettlementAccount {
+        /// The window.
+        day: NaiveDate,
+        /// The participant code.
+        participant: String,
+    },
     /// Writing a settlement file.
     #[error("settlement output: {0}")]
     Output(String),
@@ -284,13 +349,32 @@ pub async fn statement(
     )))
 }
 
+/// The settlement accounts of `participants` that have one, by code.
+pub fn settlement_accounts(participants: &[crate::store::Participant]) -> SettlementAccounts {
+    participants
+        .iter()
+        .filter_map(|p| {
+            p.settlement_account
+                .clone()
+                .map(|a| (p.code.to_string(), a))
+        })
+        .collect()
+}
+
+/// The output kinds of a participant's statement, in the order they are written.
+const STATEMENT_KINDS: [&str; 3] = ["statement-xml", "statement-csv", "statement-xlsx"];
+
 fn output_err(e: impl std::fmt::Display) -> ClearingError {
     ClearingError::Output(e.to_string())
 }
 
-/// Writes a closed window's settlement files: the `pacs.009`-style instructions under
-/// `DATA_DIR/settlements/DAY/`, and each registered participant's statement (XML, CSV, XLSX)
-/// into its outbox. Idempotent: an output already produced is not produced again.
+/// Writes a closed window's settlement files: the `pacs.009` instructions under
+/// `DATA_DIR/settlements/DAY/` (none on a day without net positions: a `pacs.009` carries at
+/// least one transfer), and each registered participant's statement (`camt.053` XML, CSV,
+/// XLSX) into its outbox. Every participant with a position needs a settlement account
+/// ([`ClearingError::NoSettlementAccount`] before anything is written otherwise); the hub's
+/// code, when its participant has none, settles on the hub's settlement account. Idempotent:
+/// an output already produced is not produced again.
 pub async fn produce_outputs(
     store: &Store,
     vault: &Vault,
@@ -306,71 +390,95 @@ pub async fn produce_outputs(
     };
     let clearing = store.window_figures(day).await?;
     let created = settings.hub.local_time(w.closed_at.datetime());
+    let participants = store.participants().await?;
+    let registered: std::collections::HashSet<String> =
+        participants.iter().map(|p| p.code.to_string()).collect();
+    let mut accounts = settlement_accounts(&participants);
+    // The hub's fees are paid into its own settlement account unless its participant has one.
+    accounts
+        .entry(settings.hub.hub_code.clone())
+        .or_insert_with(|| settings.settlement_account.clone());
+    // Every participant with a position needs its account for the outputs still to write
+    // (the instructions and its statement name it): checked before anything is written.
+    let pacs_done = store.window_output(day, "pacs009", "-").await?;
+    for position in &clearing.participants {
+        let code = &position.code;
+        let mut needed = !pacs_done && position.net_fen != 0;
+        if registered.contains(code) && !needed {
+            for kind in STATEMENT_KINDS {
+                needed |= !store.window_output(day, kind, code).await?;
+            }
+        }
+        if needed && !accounts.contains_key(code) {
+            return Err(ClearingError::NoSettlementAccount {
+                day,
+                participant: code.clone(),
+            });
+        }
+    }
     let dir = vault.data_dir().join("settlements").join(day.to_string());
     tokio::fs::create_dir_all(&dir).await.map_err(output_err)?;
     let mut outputs = Vec::new();
 
     let name = format!("pacs009_{day}.xml");
     let path = dir.join(&name);
-    if !store.window_output(day, "pacs009", "-").await? {
-        let instructions =
-            settlement::settlement_instructions(&clearing, day, &settings.settlement_account);
-        let xml = settlement::write_pacs009(
-            &instructions,
+    // A pacs.009 carries at least one transfer: a day without net positions has none.
+    let path = if pacs_done {
+        path.exists().then_some(path)
+    } else {
+        let instructions = settlement::settlement_instructions(
+            &clearing,
             day,
-            &format!("HUTONG-{day}"),
-            created,
             &settings.settlement_account,
+            &accounts,
         )
         .map_err(output_err)?;
-        write_durably(&path, &xml).await?;
+        let path = (!instructions.is_empty()).then_some(path);
+        let mut digest = None;
+        if let Some(path) = &path {
+            let xml = settlement::write_pacs009(
+                &instructions,
+                day,
+                &format!("HUTONG-{day}"),
+                created,
+                &settings.settlement_account,
+            )
+            .map_err(output_err)?;
+            write_durably(path, &xml).await?;
+            digest = Some(sha256_hex(&xml));
+        }
         store
             .record_window_output(
                 day,
                 "pacs009",
                 "-",
                 None,
-                Some(&path.display().to_string()),
-                &sha256_hex(&xml),
+                path.as_ref().map(|p| p.display().to_string()).as_deref(),
+                digest.as_deref(),
             )
             .await?;
-    }
+        path
+    };
     outputs.push(Output {
         kind: "pacs009".into(),
         participant: "-".into(),
         name,
         file_id: None,
-        path: Some(path),
+        path,
     });
 
-    let registered: std::collections::HashSet<String> = store
-        .participants()
-        .await?
-        .into_iter()
-        .map(|p| p.code.to_string())
-        .collect();
     for position in &clearing.participants {
         let code = &position.code;
         if !registered.contains(code) {
             continue;
         }
         let s = settlement::statement(&clearing, code, day, created);
-        let mut csv = Vec::new();
-        settlement::write_statement_csv(&s, &mut csv).map_err(output_err)?;
-        let files: [(&str, String, Vec<u8>); 3] = [
-            (
-                "statement-xml",
-                format!("STMT_{day}_{code}.xml"),
-                settlement::write_camt053(&s).map_err(output_err)?,
-            ),
-            ("statement-csv", format!("STMT_{day}_{code}.csv"), csv),
-            (
-                "statement-xlsx",
-                format!("STMT_{day}_{code}.xlsx"),
-                settlement::statement_xlsx(&s).map_err(output_err)?,
-            ),
-        ];
-        for (kind, name, bytes) in files {
+        for kind in STATEMENT_KINDS {
+            let name = match kind {
+                "statement-xml" => format!("STMT_{day}_{code}.xml"),
+                "statement-csv" => format!("STMT_{day}_{code}.csv"),
+                _ => format!("STMT_{day}_{code}.xlsx"),
+            };
             if store.window_output(day, kind, code).await? {
                 outputs.push(Output {
                     kind: kind.into(),
@@ -381,11 +489,27 @@ pub async fn produce_outputs(
                 });
                 continue;
             }
+            let bytes = match kind {
+                "statement-xml" => settlement::write_camt053(&s, &accounts).map_err(output_err)?,
+                "statement-csv" => {
+                    let mut csv = Vec::new();
+                    settlement::write_statement_csv(&s, &mut csv).map_err(output_err)?;
+                    csv
+                }
+                _ => settlement::statement_xlsx(&s).map_err(output_err)?,
+            };
             let staged = dir.join(&name);
             write_durably(&staged, &bytes).await?;
             let (record, _) = deposit_outbound(store, vault, code, &name, &staged, outbox).await?;
             store
-                .record_window_output(day, kind, code, Some(record.id), None, &sha256_hex(&bytes))
+                .record_window_output(
+                    day,
+                    kind,
+                    code,
+                    Some(record.id),
+                    None,
+                    Some(&sha256_hex(&bytes)),
+                )
                 .await?;
             outputs.push(Output {
                 kind: kind.into(),

@@ -10,7 +10,10 @@
 //!
 //! fees = "/etc/hutong/fees.toml"      # fee schedule for clearing (optional: no fees)
 //! hub_code = "HUB"                     # the hub's participant code (earns hub fees)
-//! settlement_account = "HUTONG-SETTLEMENT"
+//! settlement_account = "HUTONG-SETTLEMENT"   # the hub's settlement account: its id…
+//! settlement_bic = "ABCDCNBJXXX"        # …and its agent: a BIC and/or…
+//! settlement_clearing_system = "CNAPS"  # …a clearing system with…
+//! settlement_member_id = "999000000000" # …the member id in it (without either: a placeholder)
 //!
 //! reconcile = "/etc/hutong/reconcile.toml"   # rules, dispute deadlines (optional: defaults)
 //! console_listen = "0.0.0.0:8444"      # the finance console (HTTPS; off when absent)
@@ -52,6 +55,7 @@ use crate::reconcile::ReconcileSettings;
 use crate::scheduler::{parse_local_time, parse_offset};
 use crate::settings::HubSettings;
 use crate::store::{DbTarget, OpenMode};
+use reconciliation::settlement::ClearingMember;
 
 /// The configuration file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -74,8 +78,15 @@ pub struct ServeFile {
     pub fees: Option<PathBuf>,
     /// The hub's own participant code.
     pub hub_code: Option<String>,
-    /// The settlement account of the settlement instructions.
+    /// The id of the hub's settlement account, which the settlement instructions settle
+    /// against (default `HUTONG-SETTLEMENT`).
     pub settlement_account: Option<String>,
+    /// The BIC of the hub's settlement account's agent.
+    pub settlement_bic: Option<String>,
+    /// The clearing system of the agent's member id (with `settlement_member_id`).
+    pub settlement_clearing_system: Option<String>,
+    /// The agent's member id in `settlement_clearing_system`.
+    pub settlement_member_id: Option<String>,
     /// Timed jobs.
     #[serde(default)]
     pub schedule: crate::scheduler::ScheduleConfig,
@@ -223,9 +234,31 @@ impl ServeFile {
             hub: self.hub_settings()?,
             ..ClearingSettings::default()
         };
-        if let Some(account) = &self.settlement_account {
-            s.settlement_account = account.clone();
-        }
+        let member = match (&self.settlement_clearing_system, &self.settlement_member_id) {
+            (Some(system), Some(member_id)) => Some(ClearingMember {
+                system: system.clone(),
+                member_id: member_id.clone(),
+            }),
+            (None, None) => None,
+            _ => {
+                return Err(
+                    "settlement_clearing_system and settlement_member_id go together: give both"
+                        .into(),
+                );
+            }
+        };
+        s = s
+            .with_settlement_account(
+                self.settlement_account.as_deref(),
+                self.settlement_bic.as_deref(),
+                member,
+            )
+            .map_err(|e| {
+                format!(
+                    "settlement_account/settlement_bic/settlement_clearing_system/\
+                     settlement_member_id: {e}"
+                )
+            })?;
         if let Some(path) = fees.or(self.fees.as_deref()) {
             s = s.with_fees_file(path).map_err(|e| format!("fees: {e}"))?;
         }
@@ -341,5 +374,38 @@ mod tests {
         );
         let bad: ServeFile = toml::from_str("hub_code = \"not a code\"\n").unwrap();
         assert!(bad.hub_code().is_err());
+    }
+
+    #[test]
+    fn the_hub_settlement_account_comes_from_the_old_key_and_its_agent_keys() {
+        let settings = |toml: &str| {
+            toml::from_str::<ServeFile>(toml)
+                .unwrap()
+                .clearing_settings(None)
+        };
+        let default = settings("").unwrap().settlement_account;
+        assert_eq!(default.account_id, "HUTONG-SETTLEMENT");
+        assert_eq!(
+            default.member.as_ref().map(|m| m.system.as_str()),
+            Some("HUTONG"),
+            "the placeholder agent"
+        );
+        let old = settings("settlement_account = \"POOL-1\"\n").unwrap();
+        assert_eq!(
+            old.settlement_account.account_id, "POOL-1",
+            "the old key works"
+        );
+        let full = settings(
+            "settlement_account = \"POOL-1\"\nsettlement_bic = \"HUTGCNBJ\"\n\
+             settlement_clearing_system = \"CNAPS\"\nsettlement_member_id = \"999000000000\"\n",
+        )
+        .unwrap()
+        .settlement_account;
+        assert_eq!(full.bic.as_deref(), Some("HUTGCNBJ"));
+        assert_eq!(full.member.unwrap().member_id, "999000000000");
+        let e = settings("settlement_bic = \"hutg\"\n").unwrap_err();
+        assert!(e.contains("settlement_bic") && e.contains("BIC"), "{e}");
+        let e = settings("settlement_member_id = \"1\"\n").unwrap_err();
+        assert!(e.contains("settlement_clearing_system"), "{e}");
     }
 }

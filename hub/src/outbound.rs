@@ -196,7 +196,7 @@ pub async fn produce_packages(
                 &code,
                 Some(record.id),
                 None,
-                &record.sha256,
+                Some(&record.sha256),
             )
             .await?;
         tracing::info!(%day, participant = %code, records = written, "outbound package");

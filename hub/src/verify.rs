@@ -673,8 +673,10 @@ pub fn parse_camt053(
     }
 }
 
-/// A statement CSV's net (Σ `credit_fen` − Σ `debit_fen` over its rows, the `NET` row
-/// excepted) and its number of rows.
+/// A statement CSV's net (Σ `credit_fen` − Σ `debit_fen` over its line rows: `TXNS`, `FEES`,
+/// `ADJS`) and its number of line rows. The `TOTAL` row must hold the sums of the lines' debits
+/// and credits, and the `NET` row the net (on the credit side when the participant is paid,
+/// on the debit side when it pays); a disagreement is an error naming the row and both figures.
 pub fn parse_statement_csv(file: &str, bytes: &[u8]) -> Result<(i64, usize), String> {
     let mut r = csv::Reader::from_reader(bytes);
     let headers = r
@@ -688,27 +690,48 @@ pub fn parse_statement_csv(file: &str, bytes: &[u8]) -> Result<(i64, usize), Str
             .ok_or_else(|| format!("{file}: header: no column {name:?}"))
     };
     let (kind, debit, credit) = (col("kind")?, col("debit_fen")?, col("credit_fen")?);
-    let (mut net, mut rows) = (0i64, 0usize);
+    let (mut debits, mut credits, mut rows) = (0i64, 0i64, 0usize);
+    let (mut total, mut net) = (None, None);
     for (i, row) in r.records().enumerate() {
         let line = i + 2;
         let row = row.map_err(|e| format!("{file}: line {line}: {e}"))?;
-        if row.get(kind) == Some("NET") {
-            continue;
-        }
         let number = |c: usize, name: &str| -> Result<i64, String> {
             let v = row.get(c).unwrap_or("");
             v.trim()
                 .parse::<i64>()
                 .map_err(|_| format!("{file}: line {line} {name}: not fen ({v:?})"))
         };
-        let (c, d) = (number(credit, "credit_fen")?, number(debit, "debit_fen")?);
-        net = net
-            .checked_add(c)
-            .and_then(|n| n.checked_sub(d))
-            .ok_or_else(|| format!("{file}: line {line}: the sum overflows"))?;
-        rows += 1;
+        let (d, c) = (number(debit, "debit_fen")?, number(credit, "credit_fen")?);
+        match row.get(kind) {
+            Some("TOTAL") => total = Some((line, d, c)),
+            Some("NET") => net = Some((line, d, c)),
+            _ => {
+                let overflow = || format!("{file}: line {line}: the sum overflows");
+                debits = debits.checked_add(d).ok_or_else(overflow)?;
+                credits = credits.checked_add(c).ok_or_else(overflow)?;
+                rows += 1;
+            }
+        }
     }
-    Ok((net, rows))
+    let lines_net = credits - debits;
+    match total {
+        Some((line, d, c)) if (d, c) != (debits, credits) => {
+            return Err(format!(
+                "{file}: line {line} (TOTAL): debits {d} and credits {c} fen, but the lines sum \
+                 to {debits} and {credits} fen"
+            ));
+        }
+        Some(_) => {}
+        None => return Err(format!("{file}: no TOTAL row")),
+    }
+    match net {
+        Some((line, d, c)) if c - d != lines_net || (d != 0 && c != 0) => Err(format!(
+            "{file}: line {line} (NET): {} fen, but the lines net {lines_net} fen",
+            c - d
+        )),
+        Some(_) => Ok((lines_net, rows)),
+        None => Err(format!("{file}: no NET row")),
+    }
 }
 
 /// What a pacs.009 file says.
@@ -780,6 +803,14 @@ fn pacs009_checks(
                 .with_detail("no pacs009 was recorded"),
         ];
     };
+    if nothing_written(o) {
+        // A pacs.009 carries at least one transfer: a day without net positions has no file.
+        let found = if expected.is_empty() { "0" } else { "no file" };
+        return vec![
+            Check::new("pacs009.count", expected.len(), found)
+                .with_detail("no pacs009 file: a day without net positions has no transfers"),
+        ];
+    }
     let path = output_file(vault, day, o);
     let name = display_name(o, &path);
     let parsed = match read_small(&path).and_then(|b| parse_pacs009(&name, &b)) {
@@ -934,8 +965,17 @@ fn sha256_file(path: &Path) -> std::io::Result<String> {
     Ok(hex::encode(ctx.finish().as_ref()))
 }
 
+/// An output recorded as produced with nothing written (a pacs.009 of a day without
+/// transfers).
+fn nothing_written(o: &RecordedOutput) -> bool {
+    o.file_id.is_none() && o.path.is_none() && o.sha256.is_none()
+}
+
 async fn digest_check(vault: &Vault, day: NaiveDate, o: &RecordedOutput) -> Check {
     let name = format!("digest {}", file_name(o));
+    if nothing_written(o) {
+        return Check::new(&name, "no file", "no file");
+    }
     let Some(recorded) = o.sha256.clone() else {
         return Check::new(&name, "a digest recorded when written", "none").failed();
     };
@@ -1044,12 +1084,19 @@ mod tests {
     }
 
     #[test]
-    fn statement_csv_net_sums_credits_minus_debits_of_every_row_but_net() {
-        let csv = "day,participant,kind,counterparty,reference,description,count,debit_fen,credit_fen,debit_yuan,credit_yuan\n\
+    fn statement_csv_net_sums_credits_minus_debits_of_the_lines_and_checks_total_and_net() {
+        let head = "day,participant,kind,counterparty,reference,description,count,debit_fen,credit_fen,debit_yuan,credit_yuan\n\
 2026-11-21,QD,TXNS,RZ,,x,2,0,2650,0.00,26.50\n\
 2026-11-21,QD,FEES,RZ,rule 1,y,1,17,0,0.17,0.00\n\
-2026-11-21,QD,NET,,,net,,17,2650,0.17,26.50\n";
+2026-11-21,QD,TOTAL,,,totals,,17,2650,0.17,26.50\n";
+        let csv = format!("{head}2026-11-21,QD,NET,,,net,,0,2633,0.00,26.33\n");
         assert_eq!(parse_statement_csv("s.csv", csv.as_bytes()), Ok((2633, 2)));
+        let wrong_net = format!("{head}2026-11-21,QD,NET,,,net,,17,2650,0.17,26.50\n");
+        let e = parse_statement_csv("s.csv", wrong_net.as_bytes()).unwrap_err();
+        assert!(e.contains("NET") && e.contains("2633"), "{e}");
+        let wrong_total = csv.replace("totals,,17,2650", "totals,,18,2650");
+        let e = parse_statement_csv("s.csv", wrong_total.as_bytes()).unwrap_err();
+        assert!(e.contains("TOTAL") && e.contains("18"), "{e}");
         let e = parse_statement_csv("s.csv", b"day,kind\n").unwrap_err();
         assert!(e.contains("s.csv") && e.contains("debit_fen"), "{e}");
     }

@@ -20,6 +20,12 @@ pub enum Error {
     /// An amount that overflows 64-bit fen.
     #[error("amount overflow in {0}")]
     Overflow(&'static str),
+    /// A participant with a position has no settlement account to settle it on.
+    #[error("participant {participant} has no settlement account")]
+    NoSettlementAccount {
+        /// The participant code.
+        participant: String,
+    },
     /// Writing a settlement file failed.
     #[error("writing {what}: {detail}")]
     Output {

@@ -173,6 +173,7 @@ async fn ingest_once(store: Store, data: &Path, file: &Path) -> anyhow::Result<(
                 endpoint_ca_pem: None,
                 endpoint_cert_path: None,
                 endpoint_key_path: None,
+                settlement_account: Some(crate::demo::setup::simulated_settlement_account(code)),
             })
             .await?;
         store.add_route(scheme, "*", "*", code).await?;

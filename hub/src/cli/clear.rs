@@ -10,10 +10,13 @@ use clap::{Args, ValueEnum};
 
 use super::BadInput;
 use super::args::{HubArgs, StorageArgs};
-use crate::clearing::{self, ClearingError, ClearingSettings, Positions};
+use crate::clearing::{
+    self, ClearingError, ClearingSettings, DEFAULT_SETTLEMENT_ACCOUNT, Positions,
+};
 use crate::day::DayError;
 use crate::store::{Store, Timestamp};
 use crate::vault::Vault;
+use reconciliation::settlement::ClearingMember;
 
 /// What clearing needs from the command line.
 #[derive(Debug, Args)]
@@ -25,18 +28,43 @@ pub(crate) struct ClearingArgs {
     fees: Option<PathBuf>,
     #[command(flatten)]
     hub: HubArgs,
-    /// The settlement account the instructions settle against.
-    #[arg(long, default_value = "HUTONG-SETTLEMENT")]
+    /// The hub's settlement account, which the instructions settle against.
+    #[arg(long, value_name = "ID", default_value = DEFAULT_SETTLEMENT_ACCOUNT)]
     settlement_account: String,
+    /// The BIC of the hub's settlement account's agent (ISO 9362, 8 or 11 characters).
+    #[arg(long, value_name = "BIC")]
+    settlement_bic: Option<String>,
+    /// The clearing system of the agent's member id (e.g. CNAPS).
+    #[arg(long, value_name = "CODE", requires = "member_id")]
+    clearing_system: Option<String>,
+    /// The agent's member id in --clearing-system (e.g. a 12-digit CNAPS bank code).
+    #[arg(long, value_name = "ID", requires = "clearing_system")]
+    member_id: Option<String>,
 }
 
 impl ClearingArgs {
     fn settings(&self) -> anyhow::Result<ClearingSettings> {
+        let member = match (&self.clearing_system, &self.member_id) {
+            (Some(system), Some(member_id)) => Some(ClearingMember {
+                system: system.clone(),
+                member_id: member_id.clone(),
+            }),
+            _ => None,
+        };
         let mut s = ClearingSettings {
             hub: self.hub.settings()?,
-            settlement_account: self.settlement_account.clone(),
             ..ClearingSettings::default()
-        };
+        }
+        .with_settlement_account(
+            Some(&self.settlement_account),
+            self.settlement_bic.as_deref(),
+            member,
+        )
+        .map_err(|e| {
+            BadInput(format!(
+                "--settlement-account/--settlement-bic/--clearing-system/--member-id: {e}"
+            ))
+        })?;
         if let Some(path) = &self.fees {
             s = s
                 .with_fees_file(path)
@@ -117,6 +145,10 @@ pub(crate) fn run_clear(a: ClearArgs) -> anyhow::Result<ExitCode> {
             )) => {
                 store.close().await;
                 return Err(anyhow::Error::new(e).context("the window stays open"));
+            }
+            Err(DayError::Clearing(e @ ClearingError::NoSettlementAccount { .. })) => {
+                store.close().await;
+                return Err(BadInput(e.to_string()).into());
             }
             Err(e) => return Err(e.into()),
         };

@@ -9,6 +9,7 @@ use super::BadInput;
 use super::args::StorageArgs;
 use crate::seal::SealKey;
 use crate::store::{NewParticipant, ParticipantScheme, Store, StoreError};
+use reconciliation::settlement::{AccountField, ClearingMember, SettlementAccount};
 
 /// `hutong participants …`
 #[derive(Debug, Subcommand)]
@@ -24,6 +25,74 @@ pub enum ParticipantsCommand {
     ClearSealKey(CodeArgs),
     /// Set the file format family a participant speaks (result files, blacklists, outbound).
     SetFormat(FormatArgs),
+    /// Set (or replace) a participant's settlement account: participants registered before
+    /// settlement accounts existed have none, and a window's settlement files need one for
+    /// every participant with a position.
+    Settlement(SettlementArgs),
+}
+
+/// A participant's settlement account on the command line: its id and its agent, a BIC
+/// and/or a clearing-system member id.
+#[derive(Debug, Args)]
+pub(crate) struct SettlementAccountArgs {
+    /// Its settlement account id (1-34 characters), as the settlement bank knows it.
+    #[arg(long, value_name = "ID")]
+    settlement_account: Option<String>,
+    /// The BIC of the account's agent (ISO 9362: 8 or 11 characters, e.g. ICBKCNBJ).
+    #[arg(long, value_name = "BIC")]
+    settlement_bic: Option<String>,
+    /// The clearing system of --member-id (e.g. CNAPS).
+    #[arg(long, value_name = "CODE", requires = "member_id")]
+    clearing_system: Option<String>,
+    /// The agent's member id in --clearing-system (e.g. a 12-digit CNAPS bank code).
+    #[arg(long, value_name = "ID", requires = "clearing_system")]
+    member_id: Option<String>,
+}
+
+impl SettlementAccountArgs {
+    /// The validated account; a missing or invalid part is bad input naming the flags.
+    fn account(&self) -> Result<SettlementAccount, BadInput> {
+        const FLAGS: &str = "--settlement-account ID with --settlement-bic BIC and/or --clearing-system CODE --member-id ID";
+        let Some(id) = &self.settlement_account else {
+            return Err(BadInput(format!(
+                "a participant needs a settlement account: give {FLAGS}"
+            )));
+        };
+        let member = match (&self.clearing_system, &self.member_id) {
+            (Some(system), Some(member_id)) => Some(ClearingMember {
+                system: system.clone(),
+                member_id: member_id.clone(),
+            }),
+            _ => None,
+        };
+        SettlementAccount::new(id.clone(), self.settlement_bic.clone(), member).map_err(|e| {
+            let flag = match e.field {
+                AccountField::AccountId => "--settlement-account",
+                AccountField::Bic => "--settlement-bic",
+                AccountField::ClearingSystem => "--clearing-system",
+                AccountField::MemberId => "--member-id",
+                AccountField::Agent => {
+                    return BadInput(format!(
+                        "settlement account {id} needs an agent: give --settlement-bic BIC \
+                         and/or --clearing-system CODE --member-id ID"
+                    ));
+                }
+            };
+            BadInput(format!("{flag}: {e}"))
+        })
+    }
+}
+
+/// Arguments of `participants settlement`.
+#[derive(Debug, Args)]
+pub struct SettlementArgs {
+    #[command(flatten)]
+    storage: StorageArgs,
+    /// The participant code.
+    #[arg(long)]
+    code: String,
+    #[command(flatten)]
+    account: SettlementAccountArgs,
 }
 
 /// Arguments of `participants set-seal-key`.
@@ -106,6 +175,9 @@ pub struct AddArgs {
     /// partner → hutong-xml).
     #[arg(long, value_parser = parse_format)]
     format: Option<adapters::Format>,
+    /// Where its money is settled (required).
+    #[command(flatten)]
+    settlement: SettlementAccountArgs,
 }
 
 /// Arguments of `participants list`.
@@ -153,6 +225,19 @@ pub(super) fn run(cmd: ParticipantsCommand) -> anyhow::Result<ExitCode> {
                 println!("participant {} no longer seals its files", a.code);
                 Ok(())
             }
+            ParticipantsCommand::Settlement(a) => {
+                let account = a.account.account()?;
+                let store = Store::open_existing(&a.storage.target()?).await?;
+                let done = store.set_settlement_account(&a.code, &account).await?;
+                store.close().await;
+                if !done {
+                    return Err(
+                        BadInput(format!("participant {} is not registered", a.code)).into(),
+                    );
+                }
+                println!("participant {} settles on {account}", a.code);
+                Ok(())
+            }
             ParticipantsCommand::SetFormat(a) => {
                 let store = Store::open_existing(&a.storage.target()?).await?;
                 let done = store
@@ -177,6 +262,7 @@ async fn add(a: AddArgs) -> anyhow::Result<()> {
     if a.name.trim().is_empty() {
         return Err(BadInput("--name is empty".into()).into());
     }
+    let settlement_account = a.settlement.account()?;
     if let Some(endpoint) = &a.endpoint {
         let url = reqwest::Url::parse(endpoint)
             .map_err(|e| BadInput(format!("--endpoint {endpoint}: {e}")))?;
@@ -213,6 +299,7 @@ async fn add(a: AddArgs) -> anyhow::Result<()> {
             endpoint_ca_pem,
             endpoint_cert_path: a.endpoint_cert.as_ref().map(absolute).transpose()?,
             endpoint_key_path: a.endpoint_key.as_ref().map(absolute).transpose()?,
+            settlement_account: Some(settlement_account),
         })
         .await
         .map_err(|e| match e {
@@ -234,7 +321,7 @@ async fn add(a: AddArgs) -> anyhow::Result<()> {
         .await?
         .unwrap_or(added);
     println!(
-        "added participant {} ({}, {}){}",
+        "added participant {} ({}, {}){}{}",
         added.code,
         added.scheme,
         added.name,
@@ -242,6 +329,11 @@ async fn add(a: AddArgs) -> anyhow::Result<()> {
             .endpoint
             .as_ref()
             .map(|e| format!(", pushing to {e}"))
+            .unwrap_or_default(),
+        added
+            .settlement_account
+            .as_ref()
+            .map(|a| format!(", settling on {a}"))
             .unwrap_or_default()
     );
     store.close().await;
@@ -257,17 +349,21 @@ async fn list(a: ListArgs) -> anyhow::Result<()> {
         }
     } else {
         println!(
-            "{:<16}  {:<8}  {:<30}  {:<10}  {:<6}  ENDPOINT",
-            "CODE", "SCHEME", "NAME", "FORMAT", "SEALED"
+            "{:<16}  {:<8}  {:<30}  {:<10}  {:<6}  {:<40}  ENDPOINT",
+            "CODE", "SCHEME", "NAME", "FORMAT", "SEALED", "SETTLEMENT ACCOUNT"
         );
         for p in &all {
             println!(
-                "{:<16}  {:<8}  {:<30}  {:<10}  {:<6}  {}",
+                "{:<16}  {:<8}  {:<30}  {:<10}  {:<6}  {:<40}  {}",
                 p.code,
                 p.scheme.as_str(),
                 p.name,
                 p.format().as_str(),
                 if p.sealed { "yes" } else { "no" },
+                p.settlement_account
+                    .as_ref()
+                    .map(|a| a.to_string())
+                    .unwrap_or_else(|| "- (none: participants settlement)".into()),
                 p.endpoint.as_deref().unwrap_or("-")
             );
         }

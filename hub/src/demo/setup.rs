@@ -12,6 +12,7 @@ use chrono::NaiveDate;
 use super::{DemoConfig, DemoError, Event, Observer, StepResult};
 use crate::ingest::checks::RoutePattern;
 use crate::store::{NewParticipant, ParticipantScheme, Store};
+use reconciliation::settlement::{ClearingMember, SettlementAccount};
 use simulator::{self as simulate, GroundTruth, Manifest, ParticipantKind};
 
 /// What the simulation step made.
@@ -98,6 +99,32 @@ pub struct Configured {
     pub routes: usize,
 }
 
+/// The made-up clearing system member ids of the demo start with this (real CNAPS bank codes
+/// are 12 digits too; none starts with 999).
+const DEMO_MEMBER_PREFIX: &str = "999";
+
+/// The settlement account the demo gives a simulated participant: account id
+/// `DEMO-{code}` and a CNAPS-like member id (`CNAPS`, `999` followed by nine digits derived
+/// from the code). **Made up**: no bank knows these accounts; a real participant is added with
+/// its own (`hutong participants add --settlement-account … --settlement-bic …` or
+/// `--clearing-system … --member-id …`). Tests use it as their default too.
+pub fn simulated_settlement_account(code: &str) -> SettlementAccount {
+    // FNV-1a: a stable number per code, whatever the order of the manifest.
+    let hash = code.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let account_id: String = format!("DEMO-{code}").chars().take(34).collect();
+    SettlementAccount::new(
+        account_id,
+        None,
+        Some(ClearingMember {
+            system: "CNAPS".into(),
+            member_id: format!("{DEMO_MEMBER_PREFIX}{:09}", hash % 1_000_000_000),
+        }),
+    )
+    .expect("a valid made-up account")
+}
+
 fn scheme_of(kind: ParticipantKind) -> ParticipantScheme {
     use card_standards::Scheme;
     match kind {
@@ -134,6 +161,7 @@ pub async fn configure(
                 endpoint_ca_pem: None,
                 endpoint_cert_path: None,
                 endpoint_key_path: None,
+                settlement_account: Some(simulated_settlement_account(&p.code)),
             })
             .await
             .step("configure")?;

@@ -128,7 +128,7 @@ pub(crate) fn document() -> Value {
                         {"name": "day", "in": "path", "required": true, "schema": {"type": "string", "format": "date"}},
                         {"name": "format", "in": "query", "required": false,
                          "schema": {"type": "string", "enum": ["json", "xml", "csv", "xlsx"]},
-                         "description": "json (default); xml is camt.053-style; csv; xlsx"}
+                         "description": "json (default); xml is ISO 20022 camt.053.001.08; csv; xlsx"}
                     ],
                     "responses": {
                         "200": {"description": "The statement: lines (TXNS, FEES, ADJS), credits, debits and the net in fen", "content": {"application/json": {}, "application/xml": {}, "text/csv": {}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}},

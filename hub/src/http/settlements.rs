@@ -1,5 +1,5 @@
 //! `/v1/settlements/{day}`: the caller's own statement of a closed settlement window, as JSON
-//! (default) or, with `?format=xml|csv|xlsx`, as the `camt.053`-style XML, CSV or XLSX file.
+//! (default) or, with `?format=xml|csv|xlsx`, as the `camt.053.001.08` XML, CSV or XLSX file.
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
@@ -53,7 +53,17 @@ async fn settlements_statement(
     let (bytes, content_type, ext) = match q.format.as_deref().unwrap_or("json") {
         "json" => return Ok(Json(s).into_response()),
         "xml" => (
-            settlement::write_camt053(&s).map_err(output)?,
+            settlement::write_camt053(
+                &s,
+                &clearing::settlement_accounts(
+                    &state
+                        .store
+                        .participants()
+                        .await
+                        .map_err(|e| ApiError::Internal(format!("participants: {e}")))?,
+                ),
+            )
+            .map_err(output)?,
             "application/xml",
             "xml",
         ),

@@ -86,6 +86,7 @@ pub async fn fill_synthetic_window(
                 endpoint_ca_pem: None,
                 endpoint_cert_path: None,
                 endpoint_key_path: None,
+                settlement_account: Some(crate::demo::setup::simulated_settlement_account(code)),
             })
             .await;
     }

@@ -392,7 +392,7 @@ impl Store {
         participant: &str,
         file_id: Option<i64>,
         path: Option<&str>,
-        sha256: &str,
+        sha256: Option<&str>,
     ) -> StoreResult<()> {
         on_db!(self, pool => sqlx::query(concat!(
             "INSERT INTO window_outputs (day, kind, participant, file_id, path, sha256) VALUES ($1, $2, $3, $4, $5, $6) ",

@@ -4,6 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use card_standards::Scheme;
+use reconciliation::settlement::{ClearingMember, SettlementAccount};
 use serde::Serialize;
 use sqlx::FromRow;
 
@@ -81,6 +82,9 @@ pub struct Participant {
     pub format_name: Option<String>,
     /// Whether it has a seal key (the key itself is never part of this record).
     pub sealed: bool,
+    /// Where its money is settled (`None` for participants added before settlement accounts
+    /// existed, until `hutong participants settlement` sets one).
+    pub settlement_account: Option<SettlementAccount>,
 }
 
 impl Participant {
@@ -119,6 +123,8 @@ pub struct NewParticipant {
     pub endpoint_cert_path: Option<String>,
     /// Client key path for the endpoint.
     pub endpoint_key_path: Option<String>,
+    /// Where its money is settled (validated; `hutong participants add` requires one).
+    pub settlement_account: Option<SettlementAccount>,
 }
 
 #[derive(FromRow)]
@@ -133,13 +139,37 @@ struct ParticipantRow {
     created_at: Timestamp,
     format: Option<String>,
     sealed: bool,
+    settlement_account_id: Option<String>,
+    settlement_bic: Option<String>,
+    settlement_clearing_system: Option<String>,
+    settlement_member_id: Option<String>,
 }
 
 impl TryFrom<ParticipantRow> for Participant {
     type Error = StoreError;
 
     fn try_from(r: ParticipantRow) -> StoreResult<Participant> {
+        let settlement_account = match r.settlement_account_id {
+            None => None,
+            Some(account_id) => {
+                let member = match (r.settlement_clearing_system, r.settlement_member_id) {
+                    (Some(system), Some(member_id)) => Some(ClearingMember { system, member_id }),
+                    (None, None) => None,
+                    _ => {
+                        return Err(StoreError::Corrupt(format!(
+                            "participants.settlement_clearing_system and settlement_member_id \
+                             of {} are not both set",
+                            r.code
+                        )));
+                    }
+                };
+                let account = SettlementAccount::new(account_id, r.settlement_bic, member)
+                    .map_err(|e| StoreError::Corrupt(format!("participant {}: {e}", r.code)))?;
+                Some(account)
+            }
+        };
         Ok(Participant {
+            settlement_account,
             scheme: r
                 .scheme
                 .parse()
@@ -158,17 +188,22 @@ impl TryFrom<ParticipantRow> for Participant {
 }
 
 const COLUMNS: &str = "code, scheme, name, endpoint, endpoint_ca_pem, endpoint_cert_path, \
-                       endpoint_key_path, created_at, format, seal_key IS NOT NULL AS sealed";
+                       endpoint_key_path, created_at, format, seal_key IS NOT NULL AS sealed, \
+                       settlement_account_id, settlement_bic, settlement_clearing_system, \
+                       settlement_member_id";
 
 impl Store {
     /// Adds a participant; a code that exists already is [`StoreError::Duplicate`].
     pub async fn add_participant(&self, p: &NewParticipant) -> StoreResult<Participant> {
         let now = Timestamp::now();
+        let account = p.settlement_account.as_ref();
+        let member = account.and_then(|a| a.member.as_ref());
         let result = on_db!(self, pool => {
             sqlx::query(
                 "INSERT INTO participants (code, scheme, name, endpoint, endpoint_ca_pem, \
-                 endpoint_cert_path, endpoint_key_path, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                 endpoint_cert_path, endpoint_key_path, created_at, settlement_account_id, \
+                 settlement_bic, settlement_clearing_system, settlement_member_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             )
             .bind(p.code.as_str())
             .bind(p.scheme.as_str())
@@ -178,6 +213,10 @@ impl Store {
             .bind(&p.endpoint_cert_path)
             .bind(&p.endpoint_key_path)
             .bind(now)
+            .bind(account.map(|a| a.account_id.as_str()))
+            .bind(account.and_then(|a| a.bic.as_deref()))
+            .bind(member.map(|m| m.system.as_str()))
+            .bind(member.map(|m| m.member_id.as_str()))
             .execute(pool)
             .await
             .map(|_| ())
@@ -236,6 +275,31 @@ impl Store {
                 StoreError::Corrupt(format!("participants.seal_key of {code} is not 16 bytes"))
             }),
         }
+    }
+
+    /// Sets a participant's settlement account (replacing any). False if there is no such
+    /// participant.
+    pub async fn set_settlement_account(
+        &self,
+        code: &str,
+        account: &SettlementAccount,
+    ) -> StoreResult<bool> {
+        let member = account.member.as_ref();
+        let n = on_db!(self, pool => {
+            sqlx::query(
+                "UPDATE participants SET settlement_account_id = $1, settlement_bic = $2, \
+                 settlement_clearing_system = $3, settlement_member_id = $4 WHERE code = $5",
+            )
+            .bind(&account.account_id)
+            .bind(&account.bic)
+            .bind(member.map(|m| m.system.as_str()))
+            .bind(member.map(|m| m.member_id.as_str()))
+            .bind(code)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(n == 1)
     }
 
     /// Sets (or with `None` clears) the format family a participant speaks. False if there is

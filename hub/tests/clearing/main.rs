@@ -5,5 +5,6 @@ mod both;
 mod cli;
 mod outbound;
 mod scheduler;
+mod statements;
 mod verify;
 mod window;

@@ -29,6 +29,7 @@ async fn each_issuer_side_participant_gets_its_cards_records_in_its_own_format_o
                 endpoint_ca_pem: None,
                 endpoint_cert_path: None,
                 endpoint_key_path: None,
+                settlement_account: Some(hub::demo::setup::simulated_settlement_account(code)),
             })
             .await
             .unwrap();
@@ -161,6 +162,7 @@ async fn a_window_stays_open_while_an_issuer_sides_package_cannot_carry_what_it_
                 endpoint_ca_pem: None,
                 endpoint_cert_path: None,
                 endpoint_key_path: None,
+                settlement_account: Some(hub::demo::setup::simulated_settlement_account(code)),
             })
             .await
             .unwrap();

@@ -56,6 +56,7 @@ fn participant(code: &str) -> NewParticipant {
         endpoint_ca_pem: None,
         endpoint_cert_path: None,
         endpoint_key_path: None,
+        settlement_account: Some(hub::demo::setup::simulated_settlement_account(code)),
     }
 }
 
@@ -132,9 +133,11 @@ async fn the_cutoff_job_closes_the_day_at_its_time() {
     }
     let closed = closed.expect("the cut-off job closed the day's window at its time");
     assert_eq!(closed.day, day);
-    // The whole day was closed through close_day: its settlement instructions exist.
+    // The whole day was closed through close_day: its settlement outputs were produced (an
+    // empty day has no transfers, so no pacs.009 file: the schema wants at least one).
+    assert!(db.store.window_output(day, "pacs009", "-").await.unwrap());
     assert!(
-        dir.path()
+        !dir.path()
             .join("settlements")
             .join(day.to_string())
             .join(format!("pacs009_{day}.xml"))

@@ -75,6 +75,7 @@ impl ClosedDay {
                     endpoint_ca_pem: None,
                     endpoint_cert_path: None,
                     endpoint_key_path: None,
+                    settlement_account: Some(hub::demo::setup::simulated_settlement_account(code)),
                 })
                 .await
                 .unwrap();

@@ -38,6 +38,7 @@ pub(crate) async fn participants(store: &Store, codes: &[&str]) {
                 endpoint_ca_pem: None,
                 endpoint_cert_path: None,
                 endpoint_key_path: None,
+                settlement_account: Some(hub::demo::setup::simulated_settlement_account(code)),
             })
             .await
             .unwrap();

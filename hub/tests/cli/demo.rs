@@ -13,6 +13,30 @@ fn tmp(name: &str) -> std::path::PathBuf {
     dir
 }
 
+/// Validates `path` against `reconciliation/xsd/{schema}` with xmllint (skipped with a note
+/// when xmllint is missing, except under `CI`, where that fails).
+fn xmllint(schema: &str, path: &Path) {
+    let xsd = concat!(env!("CARGO_MANIFEST_DIR"), "/../reconciliation/xsd/");
+    let out = match std::process::Command::new("xmllint")
+        .args(["--noout", "--schema", &format!("{xsd}{schema}")])
+        .arg(path)
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) if std::env::var_os("CI").is_none() => {
+            eprintln!("xmllint not run ({e}); install libxml2-utils to validate {schema}");
+            return;
+        }
+        Err(e) => panic!("xmllint runs under CI (Debian package libxml2-utils): {e}"),
+    };
+    assert!(
+        out.status.success(),
+        "{} does not validate against {schema}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// What every demo report must show.
 fn check_report(r: &Value, dir: &Path) {
     let faults = r["faults"].as_array().expect("faults");
@@ -70,6 +94,25 @@ fn check_report(r: &Value, dir: &Path) {
             .unwrap_or(false),
         "settlement files in {}",
         settlements.display()
+    );
+    // Every camt.053 statement and the pacs.009 of the day, against the official XSDs.
+    let mut validated = 0;
+    for entry in std::fs::read_dir(&settlements).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let schema = if name.starts_with("STMT_") && name.ends_with(".xml") {
+            "camt.053.001.08.xsd"
+        } else if name.starts_with("pacs009_") {
+            "pacs.009.001.08.xsd"
+        } else {
+            continue;
+        };
+        xmllint(schema, &path);
+        validated += 1;
+    }
+    assert!(
+        validated >= 6,
+        "the pacs.009 and the statements: {validated}"
     );
     for code in ["QD", "MOHURD", "MOT", "BANK", "RZ"] {
         let inbox = dir.join("partners").join(code).join("inbox");

@@ -129,6 +129,10 @@ const OLDER: &[&str] = &[
     "DELETE FROM _sqlx_migrations WHERE version > 20261122000004",
     "DROP TABLE hub_identity",
     "ALTER TABLE window_outputs DROP COLUMN sha256",
+    "ALTER TABLE participants DROP COLUMN settlement_account_id",
+    "ALTER TABLE participants DROP COLUMN settlement_bic",
+    "ALTER TABLE participants DROP COLUMN settlement_clearing_system",
+    "ALTER TABLE participants DROP COLUMN settlement_member_id",
 ];
 
 /// The newest migration this binary knows (the same on both backends).
@@ -492,6 +496,12 @@ fn status_of_a_healthy_hub_exits_0() {
     ok(&hutong(&[
         "participants",
         "add",
+        "--settlement-account",
+        "ACC-1",
+        "--clearing-system",
+        "CNAPS",
+        "--member-id",
+        "999000000001",
         "--data-dir",
         d,
         "--code",

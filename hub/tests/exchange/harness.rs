@@ -137,6 +137,7 @@ impl Hub {
                 endpoint_ca_pem: ca,
                 endpoint_cert_path: cert,
                 endpoint_key_path: key,
+                settlement_account: Some(hub::demo::setup::simulated_settlement_account(code)),
             })
             .await
             .unwrap();

@@ -26,6 +26,7 @@ pub(crate) fn participant(code: &str, endpoint: Option<&str>) -> NewParticipant 
         endpoint_ca_pem: None,
         endpoint_cert_path: None,
         endpoint_key_path: None,
+        settlement_account: Some(hub::demo::setup::simulated_settlement_account(code)),
     }
 }
 

@@ -44,6 +44,7 @@ async fn data_dir() -> DataDir {
                 endpoint_ca_pem: None,
                 endpoint_cert_path: None,
                 endpoint_key_path: None,
+                settlement_account: Some(hub::demo::setup::simulated_settlement_account(code)),
             })
             .await
             .unwrap();

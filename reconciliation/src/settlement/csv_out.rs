@@ -1,5 +1,7 @@
-//! A participant's statement as CSV: one row per line, then a totals row. Amounts in fen
-//! (exact integers) and in yuan with two decimals.
+//! A participant's statement as CSV: one row per line, then a `TOTAL` row (the debit and
+//! credit totals) and a `NET` row (the net position on one side: in the credit columns when
+//! it is ≥ 0, in the debit columns when it is < 0, the other side 0). Amounts in fen (exact
+//! integers) and in yuan with two decimals.
 
 use super::Statement;
 use crate::error::{Error, Result};
@@ -48,15 +50,38 @@ pub fn write_statement_csv<W: std::io::Write>(s: &Statement, out: W) -> Result<(
     w.write_record([
         day.as_str(),
         &s.participant,
-        "NET",
+        "TOTAL",
         "",
         "",
-        "net position (credits − debits)",
+        "totals (debits, credits)",
         "",
         &s.total_debit_fen.to_string(),
         &s.total_credit_fen.to_string(),
         &yuan(s.total_debit_fen),
         &yuan(s.total_credit_fen),
+    ])
+    .map_err(err)?;
+    let (net_debit, net_credit) = if s.net_fen < 0 {
+        (-s.net_fen, 0)
+    } else {
+        (0, s.net_fen)
+    };
+    w.write_record([
+        day.as_str(),
+        &s.participant,
+        "NET",
+        "",
+        "",
+        if s.net_fen < 0 {
+            "net position: the participant pays (debits − credits)"
+        } else {
+            "net position: the participant is paid (credits − debits)"
+        },
+        "",
+        &net_debit.to_string(),
+        &net_credit.to_string(),
+        &yuan(net_debit),
+        &yuan(net_credit),
     ])
     .map_err(err)?;
     w.flush().map_err(|e| Error::Output {

@@ -1,10 +1,12 @@
 //! Settlement outputs of a cleared window: instructions for the settlement bank
-//! (`pacs.009`-style XML) and a statement per participant (`camt.053`-style XML, CSV, XLSX).
+//! (ISO 20022 `pacs.009.001.08`) and a statement per participant (ISO 20022
+//! `camt.053.001.08`, CSV, XLSX), on the participants' settlement accounts ([`SettlementAccount`]).
 //!
-//! The XML is modelled on ISO 20022 messages ("-style": the element names and structure follow
-//! `pacs.009.001.08` and `camt.053.001.08`, but hutong does not claim schema validity). Field
-//! tables are in `docs/settlement.md`.
+//! Both XML messages are valid against the official XSDs of the versions they declare (kept in
+//! `reconciliation/xsd/`; the tests validate every message they produce). Field tables are in
+//! `docs/settlement.md`.
 
+mod account;
 mod camt053;
 mod csv_out;
 mod pacs009;
@@ -13,9 +15,12 @@ mod xlsx;
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
 
+pub use account::{
+    AccountError, AccountField, ClearingMember, SettlementAccount, SettlementAccounts, is_bic,
+};
 pub use camt053::write_camt053;
 pub use csv_out::write_statement_csv;
-pub use pacs009::{SettlementInstruction, settlement_instructions, write_pacs009};
+pub use pacs009::{SettlementInstruction, SettlementParty, settlement_instructions, write_pacs009};
 pub use xlsx::statement_xlsx;
 
 use crate::positions::Clearing;

@@ -2,10 +2,11 @@
 //!
 //! Amounts are written twice: fen as integers (exact) and yuan as decimals formatted `0.00`.
 //! (A spreadsheet stores every number as a binary double; yuan values are exact to the fen for
-//! any amount below 2^53 fen.)
+//! any amount below 2^53 fen.) The settlement day is a date cell formatted `yyyy-mm-dd`.
 
+use chrono::Datelike;
 use rust_decimal::Decimal;
-use rust_xlsxwriter::{Format, Workbook};
+use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
 
 use super::Statement;
 use crate::error::{Error, Result};
@@ -31,7 +32,18 @@ pub fn statement_xlsx(s: &Statement) -> Result<Vec<u8>> {
     sheet.write(1, 0, "participant").map_err(err)?;
     sheet.write(1, 1, s.participant.as_str()).map_err(err)?;
     sheet.write(2, 0, "settlement day").map_err(err)?;
-    sheet.write(2, 1, s.day.to_string()).map_err(err)?;
+    // A date cell (a serial day number shown yyyy-mm-dd), not text.
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    let day = ExcelDateTime::from_ymd(
+        u16::try_from(s.day.year()).map_err(|_| Error::Output {
+            what: "statement XLSX",
+            detail: format!("day {} is out of a spreadsheet's range", s.day),
+        })?,
+        s.day.month() as u8,
+        s.day.day() as u8,
+    )
+    .map_err(err)?;
+    sheet.write_with_format(2, 1, &day, &date).map_err(err)?;
     sheet.write(3, 0, "net (yuan)").map_err(err)?;
     sheet
         .write_with_format(3, 1, yuan(s.net_fen), &money)
