@@ -11,10 +11,13 @@ fn main() -> ExitCode {
     // One crypto provider for rustls in the whole process (STACK.md, pitfall 1).
     certs::install_default_provider();
     let cli = hub::cli::Cli::parse();
-    // The demo draws progress bars on stderr and the benchmarks print tables: only warnings
-    // go there unless RUST_LOG asks.
+    // The demo draws progress bars on stderr, the benchmarks print tables and verify its
+    // checks: only warnings go there unless RUST_LOG asks (and not sqlx's "slow statement",
+    // which every whole-day query of a large day would print).
     let default_filter = match cli.command {
-        hub::cli::Command::Demo(_) | hub::cli::Command::Bench(_) => "warn,sqlx::query=error",
+        hub::cli::Command::Demo(_) | hub::cli::Command::Bench(_) | hub::cli::Command::Verify(_) => {
+            "warn,sqlx::query=error"
+        }
         _ => "warn,hub=info",
     };
     tracing_subscriber::fmt()
