@@ -153,6 +153,35 @@ impl Driver {
         .unwrap_or(0)
     }
 
+    /// Clicks what loads a new page (a link, a form's submit button) and waits, up to 15 s,
+    /// until the old page is gone: WebDriver answers the click before the next page has
+    /// loaded, and reading then would read the old page.
+    async fn click_and_wait(&self, css: &str) {
+        let old = self.find("html").await;
+        self.click(css).await;
+        let url = format!("{}/session/{}/element/{old}/name", self.base, self.session);
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let v: Value = self
+                .http
+                .get(&url)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            match v["value"].get("error").and_then(Value::as_str) {
+                Some("stale element reference") => return,
+                Some(e) => panic!("WebDriver {url}: {e}"),
+                None if std::time::Instant::now() >= deadline => {
+                    panic!("clicking {css} loaded no new page within 15 s")
+                }
+                None => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    }
+
     async fn click(&self, css: &str) {
         let e = self.find(css).await;
         self.call(
@@ -325,7 +354,7 @@ async fn finance_staff_sign_in_filter_the_queue_and_act_on_a_case_in_chromium() 
     assert!(driver.url().await.ends_with("/login"));
     driver.fill("#name", "fang").await;
     driver.fill("#password", "wrong-password").await;
-    driver.click("#sign-in").await;
+    driver.click_and_wait("#sign-in").await;
     assert!(
         driver
             .text("#error")
@@ -334,7 +363,7 @@ async fn finance_staff_sign_in_filter_the_queue_and_act_on_a_case_in_chromium() 
     );
     driver.fill("#name", "fang").await;
     driver.fill("#password", "fang-password-1").await;
-    driver.click("#sign-in").await;
+    driver.click_and_wait("#sign-in").await;
     assert!(
         driver
             .text("#who")
@@ -357,7 +386,7 @@ async fn finance_staff_sign_in_filter_the_queue_and_act_on_a_case_in_chromium() 
     driver
         .click("#filter-type option[value=rejected_by_issuer]")
         .await;
-    driver.click("#apply-filters").await;
+    driver.click_and_wait("#apply-filters").await;
     assert_eq!(driver.count("#queue tbody tr").await, 1);
     assert!(
         driver
@@ -365,13 +394,15 @@ async fn finance_staff_sign_in_filter_the_queue_and_act_on_a_case_in_chromium() 
             .await
             .contains("rejected_by_issuer")
     );
-    driver.click("#queue tbody tr td:last-child a").await;
+    driver
+        .click_and_wait("#queue tbody tr td:last-child a")
+        .await;
     assert!(driver.text("h1").await.contains("MOT v QD"));
     assert_eq!(driver.text("#stage").await, "opened");
 
     // QD's finance staff propose half; it is recorded with who and when.
     driver.fill("#propose-amount", "250").await;
-    driver.click("#act-propose").await;
+    driver.click_and_wait("#act-propose").await;
     assert!(
         driver.text("#flash").await.contains("propose"),
         "{}",
