@@ -2,6 +2,8 @@
 //! clear, on SQLite and (when `DATABASE_URL` is set) on PostgreSQL, with records/s per stage
 //! and end to end, beside the limits measured in the same run on the same records as CSV:
 //! `sqlite3 .import` into a table without indexes, and PostgreSQL `COPY … FROM STDIN`.
+//! `--json` prints the same figures as one JSON object ([`E2eReport`]), so that runs can be
+//! compared by a script.
 #![allow(clippy::float_arithmetic)] // seconds and rates, not money
 
 use std::path::{Path, PathBuf};
@@ -30,6 +32,9 @@ pub struct E2eBenchArgs {
     /// Skip PostgreSQL even when DATABASE_URL is set.
     #[arg(long)]
     no_postgres: bool,
+    /// Print the figures as one JSON object on stdout instead of tables.
+    #[arg(long)]
+    json: bool,
 }
 
 /// One backend's run.
@@ -41,6 +46,128 @@ struct Run {
     upload: f64,
     ingest: f64,
     clear: f64,
+}
+
+/// Seconds and records per second of one stage (or of a limit).
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub(super) struct StageFigures {
+    /// Wall-clock seconds.
+    pub(super) seconds: f64,
+    /// Records per second (`None` when no time was measured).
+    pub(super) records_per_s: Option<f64>,
+}
+
+impl StageFigures {
+    fn of(records: u64, seconds: f64) -> StageFigures {
+        StageFigures {
+            seconds,
+            records_per_s: (seconds > 0.0).then(|| records as f64 / seconds),
+        }
+    }
+}
+
+/// One backend's figures in the JSON report.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(super) struct BackendFigures {
+    /// `sqlite` or `postgres`.
+    pub(super) backend: &'static str,
+    /// Records uploaded.
+    pub(super) records: u64,
+    /// Records accepted by ingest.
+    pub(super) accepted: u64,
+    /// Bytes uploaded.
+    pub(super) bytes: u64,
+    /// Upload over mutual TLS (records/s over all records).
+    pub(super) upload: StageFigures,
+    /// Ingest (records/s over all records).
+    pub(super) ingest: StageFigures,
+    /// Close, settlement files and packages (records/s over accepted records).
+    pub(super) clear: StageFigures,
+    /// Upload + ingest + clear.
+    pub(super) end_to_end: StageFigures,
+    /// Ingest's records/s over the limit's of the same backend (`sqlite3 .import` for SQLite,
+    /// `COPY` for PostgreSQL), when the limit was measured.
+    pub(super) ingest_vs_limit: Option<f64>,
+}
+
+/// What `hutong bench e2e --json` prints.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(super) struct E2eReport {
+    /// Taps simulated.
+    pub(super) taps: u64,
+    /// The simulator's seed.
+    pub(super) seed: u64,
+    /// Records the simulated day holds.
+    pub(super) records: u64,
+    /// Files it holds.
+    pub(super) files: usize,
+    /// Cores available.
+    pub(super) cores: usize,
+    /// Seconds the simulation took (not part of any stage).
+    pub(super) simulate_seconds: f64,
+    /// One entry per backend run.
+    pub(super) backends: Vec<BackendFigures>,
+    /// Accepted records exported as CSV for the limits.
+    pub(super) limit_rows: u64,
+    /// `sqlite3 .import` of those rows into a table without indexes.
+    pub(super) sqlite_import: Option<StageFigures>,
+    /// PostgreSQL `COPY … FROM STDIN` of those rows into a table without indexes.
+    pub(super) postgres_copy: Option<StageFigures>,
+}
+
+impl E2eReport {
+    fn new(
+        args: &E2eBenchArgs,
+        summary: &simulator::Summary,
+        simulate_seconds: f64,
+        runs: &[Run],
+        rows: u64,
+        import: Option<f64>,
+        copy: Option<f64>,
+    ) -> E2eReport {
+        let sqlite_import = import.map(|s| StageFigures::of(rows, s));
+        let postgres_copy = copy.map(|s| StageFigures::of(rows, s));
+        let backends = runs
+            .iter()
+            .map(|r| {
+                let ingest = StageFigures::of(r.records, r.ingest);
+                let limit = if r.backend == "sqlite" {
+                    sqlite_import
+                } else {
+                    postgres_copy
+                };
+                BackendFigures {
+                    backend: r.backend,
+                    records: r.records,
+                    accepted: r.accepted,
+                    bytes: r.bytes,
+                    upload: StageFigures::of(r.records, r.upload),
+                    ingest,
+                    clear: StageFigures::of(r.accepted, r.clear),
+                    end_to_end: StageFigures::of(r.records, r.upload + r.ingest + r.clear),
+                    ingest_vs_limit: match (
+                        ingest.records_per_s,
+                        limit.and_then(|l| l.records_per_s),
+                    ) {
+                        (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+                        _ => None,
+                    },
+                }
+            })
+            .collect();
+        E2eReport {
+            taps: args.taps,
+            seed: args.seed,
+            records: summary.manifest.counts.records,
+            files: summary.manifest.file.len(),
+            cores: std::thread::available_parallelism().map_or(1, |p| p.get()),
+            simulate_seconds,
+            backends,
+            limit_rows: rows,
+            sqlite_import,
+            postgres_copy,
+        }
+    }
 }
 
 const QUIET: demo::Observer<'static> = &|_| {};
@@ -97,14 +224,17 @@ pub(crate) fn run(args: &E2eBenchArgs) -> anyhow::Result<ExitCode> {
         let mut sim = simulator::Config::new(args.seed, day);
         sim.taps = args.taps;
         let summary = simulator::run(&sim, &world)?;
-        println!(
-            "end-to-end benchmark: {} taps, {} records in {} files, simulated in {:.1} s; {} core(s)",
-            args.taps,
-            summary.manifest.counts.records,
-            summary.manifest.file.len(),
-            started.elapsed().as_secs_f64(),
-            std::thread::available_parallelism().map_or(1, |p| p.get())
-        );
+        let simulate_seconds = started.elapsed().as_secs_f64();
+        if !args.json {
+            println!(
+                "end-to-end benchmark: {} taps, {} records in {} files, simulated in {:.1} s; {} core(s)",
+                args.taps,
+                summary.manifest.counts.records,
+                summary.manifest.file.len(),
+                simulate_seconds,
+                std::thread::available_parallelism().map_or(1, |p| p.get())
+            );
+        }
         let mut runs = Vec::new();
         let csv = root.join("records.csv");
         let (sqlite, rows) = run_backend("sqlite", &root, &world, args, None, Some(&csv)).await?;
@@ -134,7 +264,13 @@ pub(crate) fn run(args: &E2eBenchArgs) -> anyhow::Result<ExitCode> {
                 &format!(".import --csv {} t", csv.display()),
             ],
         );
-
+        if args.json {
+            let report =
+                E2eReport::new(args, &summary, simulate_seconds, &runs, rows, import, copy);
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            drop(pg);
+            return anyhow::Ok(());
+        }
         println!();
         println!(
             "{:<9} {:>10} {:>10} {:>9} {:>12} {:>9} {:>12} {:>9} {:>12} {:>9} {:>12}",

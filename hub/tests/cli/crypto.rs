@@ -220,3 +220,36 @@ fn bench_tac_runs_and_reports_both_algorithms() {
     assert!(text.lines().any(|l| l.starts_with("3des")), "{text}");
     assert!(text.lines().any(|l| l.starts_with("sm4")), "{text}");
 }
+
+#[test]
+fn bench_e2e_json_gives_every_stage_and_limit_as_one_object() {
+    let out = hutong(&["bench", "e2e", "--taps", "300", "--no-postgres", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}", String::from_utf8_lossy(&out.stdout));
+    });
+    assert_eq!(v["taps"], 300);
+    let sqlite = &v["backends"][0];
+    assert_eq!(sqlite["backend"], "sqlite");
+    let records = v["records"].as_u64().unwrap();
+    assert!(records >= 300, "{v}");
+    assert_eq!(sqlite["records"].as_u64(), Some(records));
+    assert!(sqlite["accepted"].as_u64().unwrap() > 0, "{v}");
+    for stage in ["upload", "ingest", "clear", "end_to_end"] {
+        assert!(
+            sqlite[stage]["seconds"].as_f64().unwrap() > 0.0,
+            "{stage}: {v}"
+        );
+    }
+    let e2e = sqlite["end_to_end"]["seconds"].as_f64().unwrap();
+    let parts: f64 = ["upload", "ingest", "clear"]
+        .iter()
+        .map(|s| sqlite[*s]["seconds"].as_f64().unwrap())
+        .sum();
+    assert!((e2e - parts).abs() < 1e-6, "{v}");
+    assert!(v["postgres_copy"].is_null(), "{v}");
+}
