@@ -7,6 +7,7 @@
 //! issuer's master key once and derives each card's TAC key from it.
 
 mod fast_des;
+mod fast_sm4;
 mod keys;
 mod primitives;
 mod purse;
