@@ -36,13 +36,19 @@ pub fn package_format(p: &Participant) -> Format {
     p.format()
 }
 
+/// Writes `records` as a package of `format` at `path` (durably), returning how many it
+/// holds; `None`, and no file, when there are none.
 fn write_package(
     path: &std::path::Path,
     format: Format,
     meta: &FileMeta,
-    records: &[CanonicalTx],
-) -> Result<u64, ClearingError> {
+    records: impl IntoIterator<Item = CanonicalTx>,
+) -> Result<Option<u64>, ClearingError> {
     let err = |e: &dyn std::fmt::Display| ClearingError::Output(format!("{}: {e}", path.display()));
+    let mut records = records.into_iter().peekable();
+    if records.peek().is_none() {
+        return Ok(None);
+    }
     let file = std::fs::File::create(path).map_err(|e| err(&e))?;
     let mut out = std::io::BufWriter::new(file);
     let summary = {
@@ -51,14 +57,17 @@ fn write_package(
         for tx in records {
             // The close checked that the format carries every record: a refusal here is a
             // fault, never a record quietly left out.
-            sink.write(tx).map_err(|e| err(&e))?;
+            sink.write(&tx).map_err(|e| err(&e))?;
         }
         sink.close().map_err(|e| err(&e))?
     };
     out.flush().map_err(|e| err(&e))?;
     out.get_ref().sync_all().map_err(|e| err(&e))?;
-    Ok(summary.records)
+    Ok(Some(summary.records))
 }
+
+/// Records per batch handed from the database to the package writer.
+const PACKAGE_BATCH: usize = 4096;
 
 /// Per issuer side: the money-moving records cleared against it, or carried by its package.
 type SideTotals = std::collections::BTreeMap<String, (u64, i64)>;
@@ -170,10 +179,6 @@ pub async fn produce_packages(
             continue;
         }
         let format = package_format(&p);
-        let records = store.package_records(day, &code).await?;
-        if records.is_empty() {
-            continue;
-        }
         let name = format!("OUT_{day}_{code}.{}", format.extension());
         let path = dir.join(&name);
         let meta = FileMeta {
@@ -183,11 +188,31 @@ pub async fn produce_packages(
             created,
             direction: (format == Format::Mohurd).then_some(PackageDirection::Download),
         };
+        // The records stream from the database to a writer thread in batches: a package is
+        // never held in memory whole.
+        let (batches, mut rx) = tokio::sync::mpsc::channel::<Vec<CanonicalTx>>(4);
         let (p2, m2) = (path.clone(), meta.clone());
-        let written =
-            tokio::task::spawn_blocking(move || write_package(&p2, format, &m2, &records))
-                .await
-                .map_err(|e| ClearingError::Output(e.to_string()))??;
+        let writer = tokio::task::spawn_blocking(move || {
+            let records = std::iter::from_fn(|| rx.blocking_recv()).flatten();
+            write_package(&p2, format, &m2, records)
+        });
+        let read = store
+            .stream_package_records(day, &code, PACKAGE_BATCH, &batches)
+            .await;
+        drop(batches);
+        let written = writer
+            .await
+            .map_err(|e| ClearingError::Output(e.to_string()))?;
+        let sent = read?;
+        let Some(written) = written? else {
+            continue;
+        };
+        if written != sent {
+            return Err(ClearingError::Output(format!(
+                "{}: {written} records written of {sent} read",
+                path.display()
+            )));
+        }
         let (record, _) = deposit_outbound(store, vault, &code, &name, &path, outbox).await?;
         store
             .record_window_output(
@@ -255,7 +280,7 @@ pub async fn produce_resend(
         direction: (format == Format::Mohurd).then_some(PackageDirection::Download),
     };
     let p2 = path.clone();
-    let written = tokio::task::spawn_blocking(move || write_package(&p2, format, &meta, &records))
+    let written = tokio::task::spawn_blocking(move || write_package(&p2, format, &meta, records))
         .await
         .map_err(|e| ClearingError::Output(e.to_string()))?
         .map_err(|e| {
@@ -263,7 +288,8 @@ pub async fn produce_resend(
                 "{partner}'s format {} cannot carry the record(s) {record_ids:?}: {e}",
                 format.as_str()
             ))
-        })?;
+        })?
+        .ok_or_else(|| ClearingError::Output("a resend of no records".into()))?;
     let (record, _) = deposit_outbound(store, vault, partner, &name, &path, outbox).await?;
     Ok((record.id, written))
 }

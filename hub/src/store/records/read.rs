@@ -238,27 +238,46 @@ impl Store {
         rows.into_iter().map(StoredRecord::try_from).collect()
     }
 
-    /// The records of the closed window `day` charged to issuer side `issuer` and acquired by
-    /// another participant: what its outbound package (下发包) carries, by id.
-    pub async fn package_records(
+    /// Streams the records of the closed window `day` charged to issuer side `issuer` and
+    /// acquired by another participant — what its outbound package (下发包) carries, by id — to
+    /// `out` in batches of at most `batch`, without holding the package in memory; returns how
+    /// many it sent. Stops early (without error) when the receiver is gone.
+    pub async fn stream_package_records(
         &self,
         day: chrono::NaiveDate,
         issuer: &str,
-    ) -> StoreResult<Vec<CanonicalTx>> {
-        let rows: Vec<FullRow> = on_db!(self, pool => {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT {FULL_COLUMNS} FROM records \
-                 WHERE file_id IN (SELECT id FROM files WHERE window_day = $1) \
-                 AND issuer_participant = $2 AND acquirer <> $2 ORDER BY id"
-            )))
-            .bind(crate::store::time::day_text(day))
-            .bind(issuer)
-            .fetch_all(pool)
-            .await?
+        batch: usize,
+        out: &mpsc::Sender<Vec<CanonicalTx>>,
+    ) -> StoreResult<u64> {
+        use futures_util::TryStreamExt;
+        let sql = format!(
+            "SELECT {FULL_COLUMNS} FROM records \
+             WHERE file_id IN (SELECT id FROM files WHERE window_day = $1) \
+             AND issuer_participant = $2 AND acquirer <> $2 ORDER BY id"
+        );
+        let day = crate::store::time::day_text(day);
+        let mut sent = 0u64;
+        let mut buf = Vec::with_capacity(batch);
+        on_db!(self, pool => {
+            let mut rows = sqlx::query_as::<_, FullRow>(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(day.clone())
+                .bind(issuer)
+                .fetch(pool);
+            while let Some(row) = rows.try_next().await? {
+                buf.push(StoredRecord::try_from(row)?.tx);
+                if buf.len() >= batch {
+                    sent += buf.len() as u64;
+                    if out.send(std::mem::replace(&mut buf, Vec::with_capacity(batch))).await.is_err() {
+                        return Ok(sent);
+                    }
+                }
+            }
         });
-        rows.into_iter()
-            .map(|r| StoredRecord::try_from(r).map(|s| s.tx))
-            .collect()
+        if !buf.is_empty() {
+            sent += buf.len() as u64;
+            let _ = out.send(buf).await;
+        }
+        Ok(sent)
     }
 
     /// The accepted record `id`, if there is one.
