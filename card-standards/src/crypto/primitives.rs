@@ -9,6 +9,7 @@
 
 use cipher::{Block, BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
 use des::{Des, TdesEde2};
+use sm4::Sm4;
 
 /// CBC-MAC with padding method 2 over `N`-byte blocks; `encrypt` enciphers one block in place.
 /// Returns the whole last block.
@@ -45,6 +46,12 @@ pub(crate) fn tdes_encrypt_with(cipher: &TdesEde2, block: [u8; 8]) -> [u8; 8] {
     b.into()
 }
 
+pub(crate) fn sm4_encrypt_with(cipher: &Sm4, block: &mut [u8; 16]) {
+    let mut b = Block::<Sm4>::from(*block);
+    cipher.encrypt_block(&mut b);
+    *block = b.into();
+}
+
 /// Single-DES CBC-MAC (ISO 9797-1 algorithm 1, padding method 2) under an 8-byte key.
 /// Returns the full 8-byte MAC; the purse uses its left 4 bytes.
 pub fn des_mac(key: &[u8; 8], data: &[u8]) -> [u8; 8] {
@@ -69,7 +76,8 @@ pub fn retail_mac(key: &[u8; 16], data: &[u8]) -> [u8; 8] {
 
 /// SM4-CBC-MAC (IV 0, padding method 2) under a 16-byte key; the purse uses the left 4 bytes.
 pub fn sm4_mac(key: &[u8; 16], data: &[u8]) -> [u8; 16] {
-    super::fast_sm4::FastSm4::new(key).cbc_mac(data)
+    let cipher = Sm4::new(&(*key).into());
+    cbc_mac(data, |b| sm4_encrypt_with(&cipher, b))
 }
 
 /// 3DES-EDE2 (two-key triple DES) encryption of one block.
@@ -87,7 +95,7 @@ pub fn tdes_decrypt_block(key: &[u8; 16], block: [u8; 8]) -> [u8; 8] {
 /// SM4 encryption of one block.
 pub fn sm4_encrypt_block(key: &[u8; 16], block: [u8; 16]) -> [u8; 16] {
     let mut b = block;
-    super::fast_sm4::FastSm4::new(key).encrypt(&mut b);
+    sm4_encrypt_with(&Sm4::new(&(*key).into()), &mut b);
     b
 }
 
