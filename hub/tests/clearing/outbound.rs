@@ -6,34 +6,24 @@ use adapters::{Format, ReadOptions};
 use card_standards::{CodeTables, Scheme};
 use hub::clearing::{self, ClearingSettings};
 use hub::store::testing::TestDb;
-use hub::store::{NewParticipant, ParticipantScheme, Timestamp};
+use hub::store::{ParticipantScheme, Timestamp};
 use hub::vault::Vault;
 
-use crate::window::{day, file_in_city};
+use crate::window::{day, file_in_city, participants_of};
 
 #[tokio::test]
 async fn each_issuer_side_participant_gets_its_cards_records_in_its_own_format_once() {
     let dir = tempfile::tempdir().unwrap();
     let db = TestDb::sqlite(dir.path()).await.unwrap();
-    for (code, kind) in [
-        ("QD", ParticipantScheme::Scheme(Scheme::Local)),
-        ("MOT", ParticipantScheme::Scheme(Scheme::Mot)),
-        ("RZ", ParticipantScheme::Partner),
-    ] {
-        db.store
-            .add_participant(&NewParticipant {
-                code: certs::ParticipantCode::new(code).unwrap(),
-                scheme: kind,
-                name: code.into(),
-                endpoint: None,
-                endpoint_ca_pem: None,
-                endpoint_cert_path: None,
-                endpoint_key_path: None,
-                settlement_account: Some(hub::demo::setup::simulated_settlement_account(code)),
-            })
-            .await
-            .unwrap();
-    }
+    participants_of(
+        &db.store,
+        &[
+            ("QD", ParticipantScheme::Scheme(Scheme::Local)),
+            ("MOT", ParticipantScheme::Scheme(Scheme::Mot)),
+            ("RZ", ParticipantScheme::Partner),
+        ],
+    )
+    .await;
     let received = Timestamp::from_datetime(
         chrono::DateTime::parse_from_rfc3339("2026-11-21T09:00:00Z")
             .unwrap()
@@ -149,24 +139,14 @@ hub::on_both_backends!(
 async fn a_window_stays_open_while_an_issuer_sides_package_cannot_carry_what_it_is_charged(
     store: hub::store::Store,
 ) {
-    for (code, kind) in [
-        ("QD", ParticipantScheme::Scheme(Scheme::Local)),
-        ("MOT", ParticipantScheme::Scheme(Scheme::Mot)),
-    ] {
-        store
-            .add_participant(&NewParticipant {
-                code: certs::ParticipantCode::new(code).unwrap(),
-                scheme: kind,
-                name: code.into(),
-                endpoint: None,
-                endpoint_ca_pem: None,
-                endpoint_cert_path: None,
-                endpoint_key_path: None,
-                settlement_account: Some(hub::demo::setup::simulated_settlement_account(code)),
-            })
-            .await
-            .unwrap();
-    }
+    participants_of(
+        &store,
+        &[
+            ("QD", ParticipantScheme::Scheme(Scheme::Local)),
+            ("MOT", ParticipantScheme::Scheme(Scheme::Mot)),
+        ],
+    )
+    .await;
     let received = Timestamp::from_datetime(
         chrono::DateTime::parse_from_rfc3339("2026-11-21T09:00:00Z")
             .unwrap()

@@ -12,10 +12,10 @@ use std::process::{Command, Output};
 use card_standards::Scheme;
 use hub::clearing::ClearingSettings;
 use hub::store::testing::{TestDb, execute};
-use hub::store::{DbTarget, NewParticipant, ParticipantScheme, Store, Timestamp};
+use hub::store::{DbTarget, ParticipantScheme, Store, Timestamp};
 use hub::vault::Vault;
 
-use crate::window::{day, file_in_city};
+use crate::window::{day, file_in_city, participants_of};
 
 const DAY: &str = "2026-11-21";
 
@@ -62,24 +62,14 @@ impl ClosedDay {
 
     async fn close(&self) {
         let store = self.store();
-        for (code, scheme) in [
-            ("QD", ParticipantScheme::Scheme(Scheme::Local)),
-            ("RZ", ParticipantScheme::Partner),
-        ] {
-            store
-                .add_participant(&NewParticipant {
-                    code: certs::ParticipantCode::new(code).unwrap(),
-                    scheme,
-                    name: code.into(),
-                    endpoint: None,
-                    endpoint_ca_pem: None,
-                    endpoint_cert_path: None,
-                    endpoint_key_path: None,
-                    settlement_account: Some(hub::demo::setup::simulated_settlement_account(code)),
-                })
-                .await
-                .unwrap();
-        }
+        participants_of(
+            store,
+            &[
+                ("QD", ParticipantScheme::Scheme(Scheme::Local)),
+                ("RZ", ParticipantScheme::Partner),
+            ],
+        )
+        .await;
         let received = Timestamp::from_datetime(
             chrono::DateTime::parse_from_rfc3339("2026-11-21T09:00:00Z")
                 .unwrap()

@@ -28,11 +28,20 @@ fn at(s: &str) -> Timestamp {
 }
 
 pub(crate) async fn participants(store: &Store, codes: &[&str]) {
-    for code in codes {
+    let partners: Vec<_> = codes
+        .iter()
+        .map(|c| (*c, ParticipantScheme::Partner))
+        .collect();
+    participants_of(store, &partners).await;
+}
+
+/// Registers each (code, scheme) with the demo's made-up settlement account.
+pub(crate) async fn participants_of(store: &Store, list: &[(&str, ParticipantScheme)]) {
+    for (code, scheme) in list {
         store
             .add_participant(&NewParticipant {
                 code: certs::ParticipantCode::new(code).unwrap(),
-                scheme: ParticipantScheme::Partner,
+                scheme: *scheme,
                 name: code.to_string(),
                 endpoint: None,
                 endpoint_ca_pem: None,
