@@ -6,35 +6,53 @@
 //! ```text
 //! AppSettings ──build──► Application ─┬─ API listener (mTLS)      server::spawn(http::app)
 //!                                     ├─ console listener (TLS)   server::spawn(console::router)
+//!                                     ├─ operations listener      ops::spawn (healthz, readyz, metrics)
 //!                                     ├─ ingest worker            ingest::Ingestor::run
 //!                                     ├─ deliverer                delivery::Deliverer::run
 //!                                     └─ scheduler                scheduler::Scheduler::start
 //! ```
 //!
 //! Listening on port 0 picks a free port; [`Application::api_addr`] says which.
+//!
+//! # Stopping
+//!
+//! [`Application::stop`] is the graceful shutdown that SIGTERM and SIGINT start: `/readyz`
+//! turns 503, the listeners stop accepting and each open connection finishes the request in
+//! flight (an upload gets its receipt or a clean error, never half a file), the workers finish
+//! the file or push in hand, the scheduler waits for its running jobs (releasing their
+//! locks), each bounded by [`AppSettings::drain`]; then the database is closed.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 use tokio::net::TcpListener;
+
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use crate::clearing::ClearingSettings;
 use crate::console::{self, ConsoleState};
 use crate::delivery::{Deliverer, DeliveryConfig, HubTls};
 use crate::http::{self, AppState, DisputeConfig};
 use crate::ingest::{IngestConfig, Ingestor};
+use crate::metrics::{Metrics, ReplicaLabels};
+use crate::ops::{self, OpsState, RunningOps};
 use crate::reconcile::ReconcileSettings;
 use crate::scheduler::{JobContext, ScheduleConfig, Scheduler, SchedulerError};
-use crate::server::{self, ReloadingTls, RunningServer};
+use crate::server::{self, ReloadingTls, RunningServer, ServeOptions};
 use crate::settings::HubSettings;
 use crate::store::{DbTarget, OpenMode, Store, StoreError};
 use crate::vault::{Vault, VaultError};
 
 /// The default listening address of the API.
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:8443";
+
+/// The default address of the operations listener (`hutong serve`): loopback only.
+pub const DEFAULT_OPS_LISTEN: &str = "127.0.0.1:9464";
 
 /// The default upload limit: 16 GiB.
 pub const DEFAULT_MAX_FILE_BYTES: u64 = 16 << 30;
@@ -84,6 +102,13 @@ pub struct AppSettings {
     pub listen: SocketAddr,
     /// The finance console's address; no console when `None`.
     pub console_listen: Option<SocketAddr>,
+    /// The operations listener's address (`/healthz`, `/readyz`, `/metrics`, plain HTTP);
+    /// none when `None`.
+    pub ops_listen: Option<SocketAddr>,
+    /// This replica's name in metrics and `/healthz` (default `HOSTNAME:API_PORT`).
+    pub replica: Option<String>,
+    /// How long a graceful stop waits for uploads, ingest, pushes and jobs in flight.
+    pub drain: Duration,
     /// The largest upload accepted, in bytes.
     pub max_file_bytes: u64,
     /// The hub's code, cut-off, local time and acceptance window: passed to every part below
@@ -113,6 +138,9 @@ impl AppSettings {
             pki,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             console_listen: None,
+            ops_listen: None,
+            replica: None,
+            drain: server::DEFAULT_DRAIN,
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
             hub: HubSettings::default(),
             clearing: ClearingSettings::default(),
@@ -179,6 +207,11 @@ pub struct Application {
     ingest_wake: Arc<Notify>,
     api: RunningServer,
     console: Option<RunningServer>,
+    ops: Option<RunningOps>,
+    metrics: Metrics,
+    draining: Arc<AtomicBool>,
+    workers_stop: CancellationToken,
+    drain: Duration,
     ingest: Option<IngestConfig>,
     ingest_worker: Option<JoinHandle<()>>,
     deliverer: Option<JoinHandle<()>>,
@@ -190,6 +223,7 @@ impl std::fmt::Debug for Application {
         f.debug_struct("Application")
             .field("api", &self.api.local_addr)
             .field("console", &self.console.as_ref().map(|c| c.local_addr))
+            .field("ops", &self.ops.as_ref().map(|o| o.local_addr))
             .finish_non_exhaustive()
     }
 }
@@ -210,6 +244,9 @@ impl Application {
             pki: pki_dir,
             listen,
             console_listen,
+            ops_listen,
+            replica,
+            drain,
             max_file_bytes,
             hub,
             mut clearing,
@@ -222,6 +259,7 @@ impl Application {
         clearing.hub = hub.clone();
         reconcile.hub = hub.clone();
         ingest.hub = hub;
+        let clearing_hub_code = clearing.hub.hub_code.clone();
         let clearing = Arc::new(clearing);
         let reconcile = Arc::new(reconcile);
 
@@ -252,6 +290,7 @@ impl Application {
             StoreChoice::Target(target, mode) => (Store::open_with(&target, mode).await?, true),
         };
         let vault = Vault::open(&data_dir)?;
+        let metrics = Metrics::new();
         let outbox = Arc::new(Notify::new());
         let ingest_wake = Arc::new(Notify::new());
 
@@ -262,6 +301,7 @@ impl Application {
             outbox: outbox.clone(),
             ingest: ingest_wake.clone(),
             hub: Arc::new(clearing.hub.clone()),
+            metrics: metrics.clone(),
         };
         let router = http::app(state).layer(axum::Extension(DisputeConfig(Arc::new(
             reconcile.deadlines.clone(),
@@ -270,7 +310,11 @@ impl Application {
             bind(listen).await?,
             Arc::new(api_tls),
             router,
-            Some(store.clone()),
+            ServeOptions {
+                audit: Some(store.clone()),
+                metrics: Some((metrics.clone(), "api")),
+                drain,
+            },
         )
         .map_err(|source| AppError::Listen {
             addr: listen,
@@ -286,13 +330,19 @@ impl Application {
                     (*clearing).clone(),
                 );
                 let router = console::router(state);
-                let running = server::spawn(bind(addr).await?, config, router, None)
+                let options = ServeOptions {
+                    audit: None,
+                    metrics: Some((metrics.clone(), "console")),
+                    drain,
+                };
+                let running = server::spawn(bind(addr).await?, config, router, options)
                     .map_err(|source| AppError::Listen { addr, source })?;
                 Some(running)
             }
             _ => None,
         };
 
+        let workers_stop = CancellationToken::new();
         let deliverer = workers.delivery.then(|| {
             let hub_tls = HubTls {
                 cert: pki.server_cert_path(),
@@ -305,8 +355,9 @@ impl Application {
                 delivery,
                 hub_tls,
                 outbox.clone(),
-            );
-            tokio::spawn(d.run())
+            )
+            .with_metrics(metrics.clone());
+            tokio::spawn(d.run(workers_stop.clone()))
         });
 
         let scheduler = if workers.scheduler {
@@ -317,10 +368,34 @@ impl Application {
                 clearing,
                 reconcile,
                 outbox: Some(outbox.clone()),
+                metrics: Some(metrics.clone()),
             };
             Some(Scheduler::start(ctx, &schedule).await?)
         } else {
             None
+        };
+
+        let draining = Arc::new(AtomicBool::new(false));
+        let ops = match ops_listen {
+            Some(addr) => {
+                let replica = ReplicaLabels {
+                    replica: replica.unwrap_or_else(|| default_replica(api.local_addr)),
+                    hub: clearing_hub_code,
+                    backend: store.backend().as_str().into(),
+                    version: env!("CARGO_PKG_VERSION").into(),
+                };
+                let state = OpsState {
+                    store: store.clone(),
+                    metrics: metrics.clone(),
+                    pki: pki_dir.clone(),
+                    replica,
+                    draining: draining.clone(),
+                };
+                let running = ops::spawn(bind(addr).await?, state)
+                    .map_err(|source| AppError::Listen { addr, source })?;
+                Some(running)
+            }
+            None => None,
         };
 
         let mut app = Application {
@@ -331,6 +406,11 @@ impl Application {
             ingest_wake,
             api,
             console,
+            ops,
+            metrics,
+            draining,
+            workers_stop,
+            drain,
             ingest: Some(ingest),
             ingest_worker: None,
             deliverer,
@@ -351,8 +431,10 @@ impl Application {
                 self.vault.clone(),
                 config,
                 Some(self.outbox.clone()),
-            );
-            self.ingest_worker = Some(tokio::spawn(ingestor.run(self.ingest_wake.clone())));
+            )
+            .with_metrics(self.metrics.clone());
+            let run = ingestor.run(self.ingest_wake.clone(), self.workers_stop.clone());
+            self.ingest_worker = Some(tokio::spawn(run));
             self.ingest_wake.notify_one();
         }
     }
@@ -370,6 +452,16 @@ impl Application {
     /// Where the finance console listens, if it runs.
     pub fn console_addr(&self) -> Option<SocketAddr> {
         self.console.as_ref().map(|c| c.local_addr)
+    }
+
+    /// Where the operations listener (`/healthz`, `/readyz`, `/metrics`) listens, if it runs.
+    pub fn ops_addr(&self) -> Option<SocketAddr> {
+        self.ops.as_ref().map(|o| o.local_addr)
+    }
+
+    /// This replica's metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// The database.
@@ -404,23 +496,46 @@ impl Application {
         self.stop().await;
     }
 
-    /// Stops the listeners and workers, and closes the database if the application opened it.
+    /// Stops gracefully (see the module documentation), and closes the database if the
+    /// application opened it.
     pub async fn stop(self) {
-        self.api.stop();
-        if let Some(c) = &self.console {
-            c.stop();
-        }
+        self.draining.store(true, Ordering::SeqCst);
+        self.workers_stop.cancel();
+        let console = async {
+            if let Some(c) = self.console {
+                c.shutdown().await;
+            }
+        };
+        tokio::join!(self.api.shutdown(), console);
         if let Some(s) = self.scheduler {
-            s.shutdown().await;
+            s.shutdown(self.drain).await;
         }
-        for task in [self.deliverer, self.ingest_worker].into_iter().flatten() {
-            task.abort();
-            let _ = task.await;
+        for (what, task) in [("delivery", self.deliverer), ("ingest", self.ingest_worker)] {
+            let Some(mut task) = task else { continue };
+            if tokio::time::timeout(self.drain, &mut task).await.is_err() {
+                tracing::warn!(worker = what, "still busy after the drain timeout: stopped");
+                task.abort();
+                let _ = task.await;
+            }
+        }
+        if let Some(ops) = self.ops {
+            ops.stop().await;
         }
         if self.owns_store {
             self.store.close().await;
         }
     }
+}
+
+/// `HOSTNAME:PORT`: what names a replica when `--replica` is not given.
+fn default_replica(api: SocketAddr) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "hutong".into());
+    format!("{host}:{}", api.port())
 }
 
 async fn shutdown_signal() {

@@ -17,6 +17,9 @@
 //!
 //! reconcile = "/etc/hutong/reconcile.toml"   # rules, dispute deadlines (optional: defaults)
 //! console_listen = "0.0.0.0:8444"      # the finance console (HTTPS; off when absent)
+//! ops_listen = "127.0.0.1:9464"         # /healthz, /readyz, /metrics (plain HTTP; "off" for none)
+//! replica = "hub-a"                     # this replica's name in metrics (default HOSTNAME:PORT)
+//! drain_seconds = 30                    # graceful stop: time for uploads, ingest, jobs in flight
 //! keys = "/etc/hutong/issuer-keys.toml"  # issuer master TAC keys (R02), never logged
 //!
 //! [schedule]                           # see `scheduler`: cut-off, certificate checks, late files
@@ -98,6 +101,13 @@ pub struct ServeFile {
     pub reconcile_at: Option<String>,
     /// Address of the finance console's HTTPS listener (off when absent).
     pub console_listen: Option<SocketAddr>,
+    /// Address of the operations listener (`/healthz`, `/readyz`, `/metrics`), or `off`
+    /// (default 127.0.0.1:9464).
+    pub ops_listen: Option<String>,
+    /// This replica's name in metrics and `/healthz` (default `HOSTNAME:PORT`).
+    pub replica: Option<String>,
+    /// How long a graceful stop waits for work in flight, in seconds (default 30).
+    pub drain_seconds: Option<u64>,
     /// Issuer master TAC keys file.
     pub keys: Option<PathBuf>,
     /// Ingest.
@@ -320,6 +330,11 @@ impl ServeFile {
             None => DEFAULT_LISTEN.parse().map_err(|e| format!("listen: {e}"))?,
         };
         settings.console_listen = self.console_listen;
+        settings.ops_listen = parse_ops_listen(self.ops_listen.as_deref())?;
+        settings.replica = self.replica.clone();
+        if let Some(seconds) = self.drain_seconds {
+            settings.drain = std::time::Duration::from_secs(seconds);
+        }
         settings.max_file_bytes = self.max_file_bytes.unwrap_or(DEFAULT_MAX_FILE_BYTES);
         settings.hub = self.hub_settings()?;
         settings.clearing = self.clearing_settings(None)?;
@@ -328,6 +343,21 @@ impl ServeFile {
         settings.delivery = self.delivery.to_config();
         settings.schedule = schedule;
         Ok(settings)
+    }
+}
+
+/// The operations listener's address: `off` for none, absent for the default
+/// [`crate::app::DEFAULT_OPS_LISTEN`].
+pub fn parse_ops_listen(value: Option<&str>) -> Result<Option<SocketAddr>, String> {
+    match value {
+        Some("off") => Ok(None),
+        Some(addr) => addr.parse().map(Some).map_err(|e| {
+            format!("ops_listen {addr:?}: {e} (an address such as 127.0.0.1:9464, or off)")
+        }),
+        None => crate::app::DEFAULT_OPS_LISTEN
+            .parse()
+            .map(Some)
+            .map_err(|e| format!("ops_listen: {e}")),
     }
 }
 

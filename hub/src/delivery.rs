@@ -15,8 +15,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 use crate::client::{ClientError, HubClient};
+use crate::metrics::Metrics;
 use crate::store::{
     Delivery, Direction, FileRecord, FileStatus, NewFile, Store, StoreError, Timestamp,
     enqueue_delivery, insert_file, set_file_seal,
@@ -190,6 +192,7 @@ pub struct Deliverer {
     config: DeliveryConfig,
     hub_tls: HubTls,
     wake: Arc<Notify>,
+    metrics: Option<Metrics>,
 }
 
 impl Deliverer {
@@ -207,28 +210,49 @@ impl Deliverer {
             config,
             hub_tls,
             wake,
+            metrics: None,
         }
     }
 
-    /// Runs forever: push what is due, then sleep until woken or the poll interval passes.
-    pub async fn run(self) {
-        loop {
-            match self.run_once().await {
+    /// Counts failed attempts in `metrics`.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Deliverer {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Runs until `stop` is cancelled: push what is due, then sleep until woken or the poll
+    /// interval passes. A push in progress when `stop` comes is finished and recorded first,
+    /// so a partner never receives a file the hub does not know it sent.
+    pub async fn run(self, stop: CancellationToken) {
+        while !stop.is_cancelled() {
+            match self.run_once_until(Some(&stop)).await {
                 Ok(n) if n > 0 => continue,
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "delivery worker"),
             }
-            let _ = tokio::time::timeout(self.config.poll, self.wake.notified()).await;
+            tokio::select! {
+                _ = tokio::time::timeout(self.config.poll, self.wake.notified()) => {}
+                _ = stop.cancelled() => {}
+            }
         }
     }
 
     /// Claims and pushes every delivery due now (up to 16), returns how many it handled.
     pub async fn run_once(&self) -> Result<usize, StoreError> {
+        self.run_once_until(None).await
+    }
+
+    /// [`Deliverer::run_once`], leaving the rest of the claimed batch (its lease expires and
+    /// it is pushed later) once `stop` is cancelled.
+    async fn run_once_until(&self, stop: Option<&CancellationToken>) -> Result<usize, StoreError> {
         let claimed = self
             .store
             .claim_due_deliveries(Timestamp::now(), self.config.lease, 16)
             .await?;
         for delivery in &claimed {
+            if stop.is_some_and(|s| s.is_cancelled()) {
+                break;
+            }
             match self.push(delivery).await {
                 Ok(receipt) => {
                     tracing::info!(file_id = delivery.file_id, destination = %delivery.destination, "delivered");
@@ -237,6 +261,9 @@ impl Deliverer {
                         .await?;
                 }
                 Err(error) => {
+                    if let Some(m) = &self.metrics {
+                        m.delivery_failed(&delivery.destination);
+                    }
                     let retry_at = (delivery.attempts < i64::from(self.config.max_attempts))
                         .then(|| Timestamp::now().plus(self.config.backoff(delivery.attempts)));
                     tracing::warn!(file_id = delivery.file_id, destination = %delivery.destination,

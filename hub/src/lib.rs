@@ -18,6 +18,7 @@
 //! | reconcile | [`reconcile`] | partners' results, matching, card audit, late presentment, resolution rules |
 //! | dispute | [`disputes`] | dispute cases: stages, deadlines, evidence, adjustments |
 //! | run | [`scheduler`] | the one scheduler of every timed job (cut-off, results intake, deadlines, reconciliation, checks) |
+//! | watch | [`ops`], [`metrics`] | the operations listener (`/healthz`, `/readyz`, `/metrics`) and the counters behind it |
 //! | people | [`console`] | the finance console (server-rendered pages) |
 //! | | [`cli`], [`demo`] | the `hutong` commands; the whole day end to end on the embedded default |
 //! | | [`store`] | every SQL statement: SQLite and PostgreSQL behind one [`store::Store`]; opening refuses a missing hub or a schema of another version ([`store::OpenMode`]) |
@@ -65,6 +66,8 @@ pub mod demo;
 pub mod disputes;
 pub mod http;
 pub mod ingest;
+pub mod metrics;
+pub mod ops;
 pub mod outbound;
 pub mod reconcile;
 pub mod scheduler;

@@ -40,8 +40,10 @@ use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime, Timelike, Ut
 use serde::Deserialize;
 use tokio::sync::Notify;
 use tokio_cron_scheduler::{Job, JobScheduler};
+use tokio_util::task::TaskTracker;
 
 use crate::clearing::ClearingSettings;
+use crate::metrics::Metrics;
 use crate::reconcile::ReconcileSettings;
 use crate::settings::HubSettings;
 use crate::store::{NewAuditEntry, Store, StoreError, Timestamp};
@@ -154,6 +156,8 @@ pub struct JobContext {
     pub reconcile: Arc<ReconcileSettings>,
     /// Woken when a job deposits a file for delivery.
     pub outbox: Option<Arc<Notify>>,
+    /// Where close durations are observed.
+    pub metrics: Option<Metrics>,
 }
 
 impl JobContext {
@@ -166,6 +170,7 @@ impl JobContext {
             clearing: Arc::new(ClearingSettings::default()),
             reconcile: Arc::new(ReconcileSettings::default()),
             outbox: None,
+            metrics: None,
         }
     }
 
@@ -195,6 +200,7 @@ pub async fn close_due_days(
         // The job fires at the cut-off; a few milliseconds early is still the cut-off.
         let early = day == today;
         let outbox = ctx.outbox.as_deref();
+        let started = std::time::Instant::now();
         crate::day::close_day(
             &ctx.store,
             &ctx.vault,
@@ -206,6 +212,9 @@ pub async fn close_due_days(
         )
         .await
         .map_err(job_err)?;
+        if let Some(m) = &ctx.metrics {
+            m.close_took(started.elapsed());
+        }
         closed.push(day);
         day += Duration::days(1);
     }
@@ -359,6 +368,8 @@ fn cron_at(t: NaiveTime) -> String {
 /// spurious errors otherwise).
 pub struct Scheduler {
     inner: JobScheduler,
+    /// The job runs in progress (each holds a token while it runs).
+    running: TaskTracker,
 }
 
 impl std::fmt::Debug for Scheduler {
@@ -391,12 +402,19 @@ impl Scheduler {
             config.reconcile_at.as_deref().unwrap_or("06:00"),
         )?;
         let inner = JobScheduler::new().await?;
-        // Every job runs under its job lock, and its outcome is logged.
+        let running = TaskTracker::new();
+        // Every job runs under its job lock, and its outcome is logged. Once shutdown has
+        // begun no new run starts, and shutdown waits for the runs in progress.
         let add = |schedule: String, name: &str, work: JobWork| {
-            let (ctx, name) = (ctx.clone(), name.to_string());
+            let (ctx, name, running) = (ctx.clone(), name.to_string(), running.clone());
             Job::new_async_tz(schedule, offset, move |_id, _sched| {
                 let (ctx, name, work) = (ctx.clone(), name.clone(), work.clone());
+                let running = running.clone();
                 Box::pin(async move {
+                    if running.is_closed() {
+                        return;
+                    }
+                    let _run = running.token();
                     let store = ctx.store.clone();
                     match run_locked(&store, &name, work(ctx)).await {
                         Ok(Some(Some(done))) => tracing::info!(job = %name, "{done}"),
@@ -495,13 +513,25 @@ impl Scheduler {
             inner.add(add(cron_at(by), &name, late)?).await?;
         }
         inner.start().await?;
-        Ok(Scheduler { inner })
+        Ok(Scheduler { inner, running })
     }
 
-    /// Stops every job.
-    pub async fn shutdown(mut self) {
+    /// Stops every job: no new run starts, the runs in progress are given `drain` to finish
+    /// (each releases its job lock as it ends; a run cut off after that loses its lock with
+    /// the process, and its transaction rolls back).
+    pub async fn shutdown(mut self, drain: std::time::Duration) {
+        self.running.close();
         if let Err(e) = self.inner.shutdown().await {
             tracing::warn!("scheduler shutdown: {e}");
+        }
+        if tokio::time::timeout(drain, self.running.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                running = self.running.len(),
+                "scheduled jobs still running after the drain timeout"
+            );
         }
     }
 }

@@ -4,6 +4,13 @@
 //! hub use it: the partners' API (client certificate required) and the finance console
 //! (optional, [`certs::ClientAuth`]).
 //!
+//! # Stopping
+//!
+//! [`RunningServer::shutdown`] stops accepting and lets every open connection finish the
+//! request it is serving before closing it (hyper's graceful shutdown), for at most
+//! [`ServeOptions::drain`]; connections still open then are dropped. [`RunningServer::stop`]
+//! drops everything at once (tests that need a crash).
+//!
 //! # Reloading without restart
 //!
 //! [`ReloadingTls`] watches the four files of the server configuration (CA, CRL, server
@@ -29,8 +36,10 @@ use rustls::ServerConfig;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
+use crate::metrics::Metrics;
 use crate::store::{NewAuditEntry, Store};
 
 /// Who is calling: the identity read from the client certificate after the handshake
@@ -157,13 +166,22 @@ impl ReloadingTls {
 pub struct RunningServer {
     /// The address it listens on (useful with port 0).
     pub local_addr: SocketAddr,
+    stop: CancellationToken,
     task: JoinHandle<()>,
 }
 
 impl RunningServer {
-    /// Stops accepting connections and drops open ones.
+    /// Stops accepting connections and drops open ones at once (a crash, as tests need it).
     pub fn stop(&self) {
         self.task.abort();
+    }
+
+    /// Stops gracefully: no new connection is accepted, each open connection finishes the
+    /// request it is serving (an upload in flight gets its receipt) and is then closed; the
+    /// connections still open after the server's drain time are dropped.
+    pub async fn shutdown(mut self) {
+        self.stop.cancel();
+        let _ = (&mut self.task).await;
     }
 
     /// Waits until the accept loop ends (it only ends when stopped).
@@ -178,30 +196,64 @@ impl Drop for RunningServer {
     }
 }
 
-/// Starts serving `router` on `listener` with mutual TLS. Failed handshakes are logged and, when
-/// `audit` is given, written to the audit log as `tls.handshake` refusals.
+/// What a server reports refusals and drains with.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Write refused handshakes to this audit log (`tls.handshake` entries).
+    pub audit: Option<Store>,
+    /// Count refused handshakes here, under this listener's name.
+    pub metrics: Option<(Metrics, &'static str)>,
+    /// How long open connections may take to finish once shutdown begins.
+    pub drain: Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            audit: None,
+            metrics: None,
+            drain: DEFAULT_DRAIN,
+        }
+    }
+}
+
+/// How long a graceful shutdown waits for open connections by default.
+pub const DEFAULT_DRAIN: Duration = Duration::from_secs(30);
+
+/// Starts serving `router` on `listener` with mutual TLS. Failed handshakes are logged and
+/// reported as `options` says.
 pub fn spawn(
     listener: TcpListener,
     tls: Arc<ReloadingTls>,
     router: Router,
-    audit: Option<Store>,
+    options: ServeOptions,
 ) -> std::io::Result<RunningServer> {
     let local_addr = listener.local_addr()?;
-    let task = tokio::spawn(accept_loop(listener, tls, router, audit));
-    Ok(RunningServer { local_addr, task })
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(accept_loop(listener, tls, router, options, stop.clone()));
+    Ok(RunningServer {
+        local_addr,
+        stop,
+        task,
+    })
 }
 
 async fn accept_loop(
     listener: TcpListener,
     tls: Arc<ReloadingTls>,
     router: Router,
-    audit: Option<Store>,
+    options: ServeOptions,
+    stop: CancellationToken,
 ) {
     let mut connections = tokio::task::JoinSet::new();
     loop {
         // Reap finished connection tasks so the set does not grow.
         while connections.try_join_next().is_some() {}
-        let (tcp, peer) = match listener.accept().await {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = stop.cancelled() => break,
+        };
+        let (tcp, peer) = match accepted {
             Ok(accepted) => accepted,
             Err(e) => {
                 tracing::warn!(error = %e, "accept failed");
@@ -213,12 +265,16 @@ async fn accept_loop(
         let acceptor = TlsAcceptor::from(tls.current());
         let tls = tls.clone();
         let router = router.clone();
-        let audit = audit.clone();
+        let options = options.clone();
+        let stop = stop.clone();
         connections.spawn(async move {
             let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                 Ok(Ok(stream)) => stream,
-                Ok(Err(e)) => return refused(audit, peer, &handshake_reason(&e)).await,
-                Err(_) => return refused(audit, peer, "handshake timed out").await,
+                Ok(Err(e)) => return refused(&options, peer, handshake_reason(&e)).await,
+                Err(_) => {
+                    return refused(&options, peer, ("timeout", "handshake timed out".into()))
+                        .await;
+                }
             };
             let caller = stream
                 .get_ref()
@@ -245,36 +301,68 @@ async fn accept_loop(
                 req.extensions_mut().insert(PeerAddr(peer));
                 router.clone().oneshot(req)
             });
-            if let Err(e) = auto::Builder::new(TokioExecutor::new())
-                .serve_connection(TokioIo::new(stream), service)
-                .await
-            {
+            let builder = auto::Builder::new(TokioExecutor::new());
+            let connection = builder.serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(connection);
+            let served = tokio::select! {
+                served = connection.as_mut() => served,
+                _ = stop.cancelled() => {
+                    // Finish the request in flight (HTTP/1) or the open streams (HTTP/2),
+                    // then close.
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(e) = served {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
         });
     }
-}
-
-/// Why a handshake failed, in words an operator understands.
-fn handshake_reason(e: &std::io::Error) -> String {
-    use rustls::{CertificateError, Error};
-    match e.get_ref().and_then(|inner| inner.downcast_ref::<Error>()) {
-        Some(Error::NoCertificatesPresented) => "no client certificate".into(),
-        Some(Error::InvalidCertificate(CertificateError::Revoked)) => "certificate revoked".into(),
-        Some(Error::InvalidCertificate(
-            CertificateError::Expired | CertificateError::ExpiredContext { .. },
-        )) => "certificate expired".into(),
-        Some(Error::InvalidCertificate(CertificateError::UnknownIssuer)) => {
-            "certificate not issued by the hub CA".into()
-        }
-        Some(other) => format!("TLS: {other}"),
-        None => format!("connection: {e}"),
+    drop(listener);
+    let open = connections.len();
+    if open > 0 {
+        tracing::info!(open, "waiting for open connections to finish");
+    }
+    let drained = tokio::time::timeout(options.drain, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            dropped = connections.len(),
+            "connections still open after the drain timeout were dropped"
+        );
+        connections.abort_all();
+        while connections.join_next().await.is_some() {}
     }
 }
 
-async fn refused(audit: Option<Store>, peer: SocketAddr, reason: &str) {
+/// Why a handshake failed: a short cause for metrics and words an operator understands.
+fn handshake_reason(e: &std::io::Error) -> (&'static str, String) {
+    use rustls::{CertificateError, Error};
+    match e.get_ref().and_then(|inner| inner.downcast_ref::<Error>()) {
+        Some(Error::NoCertificatesPresented) => ("no_certificate", "no client certificate".into()),
+        Some(Error::InvalidCertificate(CertificateError::Revoked)) => {
+            ("revoked", "certificate revoked".into())
+        }
+        Some(Error::InvalidCertificate(
+            CertificateError::Expired | CertificateError::ExpiredContext { .. },
+        )) => ("expired", "certificate expired".into()),
+        Some(Error::InvalidCertificate(CertificateError::UnknownIssuer)) => (
+            "unknown_issuer",
+            "certificate not issued by the hub CA".into(),
+        ),
+        Some(other) => ("tls", format!("TLS: {other}")),
+        None => ("connection", format!("connection: {e}")),
+    }
+}
+
+async fn refused(options: &ServeOptions, peer: SocketAddr, (cause, reason): (&str, String)) {
     tracing::warn!(%peer, reason, "TLS handshake refused");
-    if let Some(store) = audit {
+    if let Some((metrics, listener)) = &options.metrics {
+        metrics.handshake_refused(listener, cause);
+    }
+    if let Some(store) = &options.audit {
         let detail = format!("{reason}; from {peer}");
         let entry = NewAuditEntry {
             participant: None,

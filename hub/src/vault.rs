@@ -47,10 +47,51 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> VaultError + '_ {
     }
 }
 
+/// A file in the staging area that removes itself when dropped unless it was moved into
+/// place: an upload cut off mid-stream (its connection dropped at the end of a graceful
+/// shutdown, say) leaves nothing behind.
+#[derive(Debug)]
+struct TempPath {
+    path: PathBuf,
+    armed: bool,
+}
+
+impl TempPath {
+    fn new(path: PathBuf) -> TempPath {
+        TempPath { path, armed: true }
+    }
+
+    /// The file was moved into place or removed: nothing to clean up.
+    fn disarm(&mut self) {
+        self.armed = false;
+    }
+}
+
+impl std::ops::Deref for TempPath {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl AsRef<Path> for TempPath {
+    fn as_ref(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for TempPath {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
 /// Content in the vault's temporary area, hashed and synced, not yet in place.
 #[derive(Debug)]
 pub struct Staged {
-    path: PathBuf,
+    path: TempPath,
     /// SHA-256, lower-case hex.
     pub sha256: String,
     /// Size in bytes.
@@ -124,7 +165,7 @@ impl Vault {
         let file = File::create(&path).await.map_err(io(&path))?;
         Ok(StageWriter {
             writer: BufWriter::with_capacity(WRITE_BUFFER, file),
-            path,
+            path: TempPath::new(path),
             digest: Context::new(&SHA256),
             bytes: 0,
             sealer: key.map(Sealer::new),
@@ -168,9 +209,11 @@ impl Vault {
         let target = self.data_dir.join(&relative);
         let dir = target.parent().unwrap_or(&self.data_dir).to_path_buf();
         fs::create_dir_all(&dir).await.map_err(io(&dir))?;
+        let mut staged = staged;
         fs::rename(&staged.path, &target)
             .await
             .map_err(io(&target))?;
+        staged.path.disarm();
         sync_dir(&dir).await?;
         Ok(relative)
     }
@@ -188,7 +231,7 @@ impl Vault {
         let file = std::fs::File::create(&path).map_err(io(&path))?;
         Ok(HashingWriter {
             out: std::io::BufWriter::with_capacity(WRITE_BUFFER, file),
-            path,
+            path: TempPath::new(path),
             digest: Context::new(&SHA256),
             bytes: 0,
             sealer: key.map(Sealer::new),
@@ -204,7 +247,7 @@ impl Vault {
 /// Streams content into the staging area, hashing as it goes.
 pub struct StageWriter {
     writer: BufWriter<File>,
-    path: PathBuf,
+    path: TempPath,
     digest: Context,
     bytes: u64,
     sealer: Option<Sealer>,
@@ -213,7 +256,7 @@ pub struct StageWriter {
 impl std::fmt::Debug for StageWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StageWriter")
-            .field("path", &self.path)
+            .field("path", &self.path.path)
             .field("bytes", &self.bytes)
             .finish_non_exhaustive()
     }
@@ -264,7 +307,7 @@ impl StageWriter {
 /// A synchronous writer into the staging area that hashes (and seals) what it writes.
 pub struct HashingWriter {
     out: std::io::BufWriter<std::fs::File>,
-    path: PathBuf,
+    path: TempPath,
     digest: Context,
     bytes: u64,
     sealer: Option<Sealer>,
@@ -273,7 +316,7 @@ pub struct HashingWriter {
 impl std::fmt::Debug for HashingWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HashingWriter")
-            .field("path", &self.path)
+            .field("path", &self.path.path)
             .field("bytes", &self.bytes)
             .finish_non_exhaustive()
     }

@@ -38,6 +38,17 @@ pub struct ServeArgs {
     /// optional) on this address.
     #[arg(long, value_name = "ADDR")]
     console_listen: Option<SocketAddr>,
+    /// Serve `/healthz`, `/readyz` and `/metrics` (plain HTTP, no client certificate) on this
+    /// address, or `off` (default 127.0.0.1:9464).
+    #[arg(long, value_name = "ADDR|off")]
+    ops_listen: Option<String>,
+    /// This replica's name in metrics and `/healthz` (default HOSTNAME:PORT).
+    #[arg(long, value_name = "NAME")]
+    replica: Option<String>,
+    /// On SIGTERM or SIGINT, how long uploads, ingest, pushes and jobs in flight may take to
+    /// finish before they are cut off (default 30).
+    #[arg(long, value_name = "SECONDS")]
+    drain_seconds: Option<u64>,
     /// Reconciliation rules and dispute deadlines (TOML `[resolution]`, `[disputes.*]`,
     /// `[reconcile]`).
     #[arg(long, value_name = "FILE")]
@@ -65,6 +76,9 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         max_file_bytes,
         fees,
         console_listen,
+        ops_listen,
+        replica,
+        drain_seconds,
         reconcile,
         keys,
         init,
@@ -78,6 +92,7 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     lay_over!(
         data_dir => data_dir, database => database, pki => pki, listen => listen,
         max_file_bytes => max_file_bytes, fees => fees, console_listen => console_listen,
+        ops_listen => ops_listen, replica => replica, drain_seconds => drain_seconds,
         reconcile => reconcile, keys => keys,
     );
     let env_url = std::env::var("DATABASE_URL").ok();
@@ -110,8 +125,12 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         if let Some(addr) = app.console_addr() {
             println!("finance console on https://{addr}");
         }
+        if let Some(addr) = app.ops_addr() {
+            println!("operations on http://{addr}");
+        }
         tracing::info!(addr = %app.api_addr(), database = %described, "serving");
         app.run_until_stopped().await;
+        tracing::info!("stopped");
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)

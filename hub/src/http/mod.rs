@@ -41,6 +41,8 @@ pub struct AppState {
     pub ingest: Arc<Notify>,
     /// The hub's code and local time (statements are stamped in it).
     pub hub: Arc<crate::settings::HubSettings>,
+    /// This replica's metrics (uploads are counted by the audit layer).
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// The router: every resource, with request auditing around them.
@@ -112,7 +114,11 @@ async fn audit_requests(State(state): State<AppState>, req: Request, next: Next)
             None => from,
         });
     }
-    let result = response.status().as_u16().to_string();
+    let status = response.status().as_u16();
+    if route == "/v1/files/{name}" && action.starts_with("PUT ") {
+        state.metrics.file_received(participant.as_deref(), status);
+    }
+    let result = status.to_string();
     let entry = NewAuditEntry {
         participant: participant.as_deref(),
         action: &action,

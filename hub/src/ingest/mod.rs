@@ -35,7 +35,9 @@ use std::time::{Duration, Instant};
 use adapters::Format;
 use serde::Serialize;
 use tokio::sync::{Notify, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
 
+use crate::metrics::Metrics;
 use crate::settings::HubSettings;
 use crate::store::{
     Content, FileRecord, FileResult, FileStatus, Store, StoreError, Timestamp, Tx,
@@ -120,6 +122,7 @@ pub struct Ingestor {
     vault: Vault,
     config: Arc<IngestConfig>,
     outbox: Option<Arc<Notify>>,
+    metrics: Option<Metrics>,
 }
 
 /// How long the worker sleeps when not woken.
@@ -138,6 +141,32 @@ impl Ingestor {
             vault,
             config: Arc::new(config),
             outbox,
+            metrics: None,
+        }
+    }
+
+    /// Counts what this ingestor does in `metrics` (records by reason code, durations).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Ingestor {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Counts one ingested file's records and duration.
+    async fn count(&self, r: &IngestReport) {
+        let Some(m) = &self.metrics else { return };
+        m.ingest_took(Duration::try_from_secs_f64(r.seconds).unwrap_or_default());
+        m.records_ingested("accepted", u64::try_from(r.accepted).unwrap_or(0));
+        match &r.code {
+            Some(code) => m.records_ingested(code, u64::try_from(r.rejected).unwrap_or(0)),
+            None if r.rejected > 0 => match self.store.rejection_counts(r.file_id).await {
+                Ok(counts) => {
+                    for (code, n) in counts {
+                        m.records_ingested(&code, u64::try_from(n).unwrap_or(0));
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "metrics: rejection counts not read"),
+            },
+            None => {}
         }
     }
 
@@ -150,6 +179,15 @@ impl Ingestor {
     /// A file that fails for a reason that is not its own stays `received` and is reported in
     /// the error list.
     pub async fn run_pending(&self) -> (Vec<IngestReport>, Vec<(i64, IngestError)>) {
+        self.run_pending_until(None).await
+    }
+
+    /// [`Ingestor::run_pending`], stopping before the next file once `stop` is cancelled
+    /// (the file being ingested commits or rolls back first).
+    async fn run_pending_until(
+        &self,
+        stop: Option<&CancellationToken>,
+    ) -> (Vec<IngestReport>, Vec<(i64, IngestError)>) {
         let mut reports = Vec::new();
         let mut errors = Vec::new();
         let mut after = 0i64;
@@ -166,9 +204,15 @@ impl Ingestor {
                 break;
             }
             for f in todo {
+                if stop.is_some_and(|s| s.is_cancelled()) {
+                    return (reports, errors);
+                }
                 after = after.max(f.id);
                 match self.ingest_file(f.id).await {
-                    Ok(Some(r)) => reports.push(r),
+                    Ok(Some(r)) => {
+                        self.count(&r).await;
+                        reports.push(r)
+                    }
                     Ok(None) => {}
                     Err(e) => {
                         tracing::error!(file_id = f.id, error = %e, "ingest failed; the file stays received");
@@ -199,17 +243,21 @@ impl Ingestor {
     }
 
     /// The background worker of `hutong serve`: ingest what is received, deposit outputs,
-    /// sleep until `wake` or the poll interval, forever.
-    pub async fn run(self, wake: Arc<Notify>) {
-        loop {
-            let (reports, errors) = self.run_pending().await;
+    /// sleep until `wake` or the poll interval, until `stop` is cancelled (then it returns
+    /// after the file in hand: its transaction commits or rolls back, never half-applies).
+    pub async fn run(self, wake: Arc<Notify>, stop: CancellationToken) {
+        while !stop.is_cancelled() {
+            let (reports, errors) = self.run_pending_until(Some(&stop)).await;
             for r in &reports {
                 tracing::info!(file_id = r.file_id, sender = %r.sender, status = %r.status.as_str(),
                     accepted = r.accepted, rejected = r.rejected, code = ?r.code, "ingested");
             }
             let busy = !reports.is_empty();
             if !errors.is_empty() || !busy {
-                let _ = tokio::time::timeout(POLL, wake.notified()).await;
+                tokio::select! {
+                    _ = tokio::time::timeout(POLL, wake.notified()) => {}
+                    _ = stop.cancelled() => {}
+                }
             }
         }
     }

@@ -95,6 +95,28 @@ impl Store {
         })))
     }
 
+    /// Whether this database is ready for this binary (`/readyz`): it answers, and every
+    /// migration the binary knows is applied and none it does not know. `Ok(Err(why))` names
+    /// the mismatch; `Err` is a database that does not answer.
+    pub async fn schema_readiness(&self) -> StoreResult<Result<i64, String>> {
+        let backend = self.backend();
+        let binary = binary_schema_version(backend);
+        let applied = self.applied_migrations().await?.unwrap_or_default();
+        let known: Vec<i64> = migrator(backend).iter().map(|m| m.version).collect();
+        let database = applied.iter().copied().max().unwrap_or(0);
+        if let Some(v) = applied.iter().find(|v| !known.contains(v)) {
+            return Ok(Err(format!(
+                "migration {v} is newer than this binary (schema {binary})"
+            )));
+        }
+        if let Some(v) = known.iter().find(|v| !applied.contains(v)) {
+            return Ok(Err(format!(
+                "migration {v} is not applied (database at {database}, binary at {binary})"
+            )));
+        }
+        Ok(Ok(database))
+    }
+
     /// The hub's identity; `None` when the row (or the table) is missing.
     pub async fn hub_identity(&self) -> StoreResult<Option<HubIdentity>> {
         if !self.table_exists("hub_identity").await? {

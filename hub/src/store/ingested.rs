@@ -322,6 +322,12 @@ impl Store {
         row.map(FileResult::try_from).transpose()
     }
 
+    /// How many of a file's records were rejected with each code (for `/metrics`).
+    pub async fn rejection_counts(&self, file_id: i64) -> StoreResult<Vec<(String, i64)>> {
+        let sql = "SELECT code, count(*) FROM rejections WHERE file_id = $1 GROUP BY code";
+        Ok(on_db!(self, pool => sqlx::query_as(sql).bind(file_id).fetch_all(pool).await?))
+    }
+
     /// Ingested files whose result file (and blacklist changes) are not yet deposited, oldest
     /// first.
     pub async fn files_pending_outputs(&self, limit: i64) -> StoreResult<Vec<i64>> {

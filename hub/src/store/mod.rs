@@ -159,6 +159,16 @@ pub enum Backend {
     Postgres,
 }
 
+impl Backend {
+    /// `sqlite` or `postgres`, as metrics and reports name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
 /// An open connection pool of either backend. Match on it for backend-specific fast paths.
 #[derive(Debug, Clone)]
 pub enum Db {

@@ -143,5 +143,5 @@ async fn the_cutoff_job_closes_the_day_at_its_time() {
             .join(format!("pacs009_{day}.xml"))
             .exists()
     );
-    sched.shutdown().await;
+    sched.shutdown(std::time::Duration::from_secs(5)).await;
 }

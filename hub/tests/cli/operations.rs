@@ -338,7 +338,7 @@ fn pki(dir: &Path) -> String {
 fn serve(args: &[&str]) -> Result<(Child, String), Output> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_hutong"))
         .arg("serve")
-        .args(["--listen", "127.0.0.1:0"])
+        .args(["--listen", "127.0.0.1:0", "--ops-listen", "127.0.0.1:0"])
         .args(args)
         .env_remove("DATABASE_URL")
         .stdout(Stdio::piped())

@@ -3,31 +3,41 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use certs::{KeySource, ParticipantCode, Pki, Validity};
 use hub::client::HubClient;
 use hub::store::DbTarget;
-use hub::store::testing::TestDb;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 /// How to tell `hutong serve` its settings.
-enum Settings<'a> {
+pub(crate) enum Settings<'a> {
     Flags,
     ConfigFile(&'a std::path::Path),
 }
 
-/// Starts `hutong serve` and returns it with its URL (read from its first line of output).
-async fn serve(
+/// A running `hutong serve`.
+pub(crate) struct Served {
+    /// The process.
+    pub(crate) child: Child,
+    /// Its API's URL.
+    pub(crate) url: String,
+    /// Its operations listener's URL, `http://ADDR`.
+    pub(crate) ops: String,
+}
+
+/// Starts `hutong serve` and returns it with its URLs (read from its first lines of output).
+pub(crate) async fn serve(
     data: &std::path::Path,
     pki: &std::path::Path,
     db: &DbTarget,
     settings: Settings<'_>,
-) -> (Child, String) {
+    extra: &[&str],
+) -> Served {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_hutong"));
     cmd.arg("serve")
         .env_remove("DATABASE_URL")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
+        .args(extra)
         .kill_on_drop(true);
     let database = match db {
         DbTarget::Url(url) => Some(url.clone()),
@@ -35,17 +45,24 @@ async fn serve(
     };
     match settings {
         Settings::Flags => {
-            cmd.args(["--listen", "127.0.0.1:0", "--pki"])
-                .arg(pki)
-                .arg("--data-dir")
-                .arg(data);
+            cmd.args([
+                "--listen",
+                "127.0.0.1:0",
+                "--ops-listen",
+                "127.0.0.1:0",
+                "--pki",
+            ])
+            .arg(pki)
+            .arg("--data-dir")
+            .arg(data);
             if let Some(url) = &database {
                 cmd.args(["--database", url]);
             }
         }
         Settings::ConfigFile(path) => {
             let mut toml = format!(
-                "data_dir = {:?}\npki = {:?}\nlisten = \"127.0.0.1:0\"\nmax_file_bytes = 100000000\n",
+                "data_dir = {:?}\npki = {:?}\nlisten = \"127.0.0.1:0\"\nops_listen = \"127.0.0.1:0\"\n\
+                 max_file_bytes = 100000000\n",
                 data.display().to_string(),
                 pki.display().to_string()
             );
@@ -69,38 +86,38 @@ async fn serve(
         .strip_prefix("hutong listening on ")
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
         .to_string();
+    let ops = loop {
+        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("the server prints its listeners")
+            .unwrap()
+            .expect("an operations line");
+        if let Some(addr) = line.strip_prefix("operations on ") {
+            break addr.to_string();
+        }
+    };
     // Keep reading the server's stdout so that it can never block on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, url)
+    Served { child, url, ops }
 }
 
 #[tokio::test]
 async fn a_file_survives_sigkill_of_the_server_right_after_its_receipt() {
-    certs::install_default_provider();
-    let dir = tempfile::tempdir().unwrap();
-    let pki = Pki::init(&dir.path().join("pki"), "Crash test CA", 30).unwrap();
-    pki.issue_server(&["127.0.0.1".into()], Validity::days(30).unwrap())
-        .unwrap();
-    let issued = pki
-        .issue_participant(
-            &ParticipantCode::new("RIZHAO").unwrap(),
-            KeySource::Generate,
-            Validity::days(30).unwrap(),
-        )
-        .unwrap();
-    let data = dir.path().join("data");
-    let db = TestDb::from_env(&data).await.unwrap();
-    db.store
-        .add_participant(&crate::store::participant("RIZHAO", None))
-        .await
-        .unwrap();
+    let super::shutdown::Setup {
+        dir,
+        pki,
+        issued,
+        data,
+        db,
+    } = super::shutdown::setup().await;
     let key = issued.key_pem.unwrap();
     let ca = pki.ca_pem().unwrap();
     let content: Vec<u8> = (0..2_000_000u32).map(|i| (i % 251) as u8).collect();
     let local = dir.path().join("TX-crash.dat");
     std::fs::write(&local, &content).unwrap();
 
-    let (mut child, url) = serve(&data, pki.dir(), &db.target, Settings::Flags).await;
+    let Served { mut child, url, .. } =
+        serve(&data, pki.dir(), &db.target, Settings::Flags, &[]).await;
     // Upload with the real `hutong upload`.
     let creds = dir.path().join("creds");
     std::fs::create_dir_all(&creds).unwrap();
@@ -137,7 +154,14 @@ async fn a_file_survives_sigkill_of_the_server_right_after_its_receipt() {
 
     // Restart, this time from a configuration file.
     let config = dir.path().join("hutong.toml");
-    let (mut child, url) = serve(&data, pki.dir(), &db.target, Settings::ConfigFile(&config)).await;
+    let Served { mut child, url, .. } = serve(
+        &data,
+        pki.dir(),
+        &db.target,
+        Settings::ConfigFile(&config),
+        &[],
+    )
+    .await;
     let client = HubClient::new(
         &url,
         issued.cert_pem.as_bytes(),

@@ -51,7 +51,7 @@ impl Partner {
             .with_state(state.clone());
         let tls = ReloadingTls::load(certs::ServerTlsFiles::of(&pki)).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let server = spawn(listener, Arc::new(tls), router, None).unwrap();
+        let server = spawn(listener, Arc::new(tls), router, Default::default()).unwrap();
         Partner {
             url: format!("https://127.0.0.1:{}", server.local_addr.port()),
             pki,
@@ -224,7 +224,7 @@ async fn the_worker_wakes_for_a_new_file_and_gives_up_on_a_partner_that_never_ac
         hub_tls(&hub),
         wake.clone(),
     );
-    let running = tokio::spawn(worker.run());
+    let running = tokio::spawn(worker.run(Default::default()));
     let source = hub.local_file("blacklist.dat", b"card 1234 lost");
     let (file, _) = deposit_outbound(
         &hub.store,

@@ -277,6 +277,7 @@ async fn the_router_refuses_a_dot_dot_name_that_a_raw_client_sends() {
         outbox: Default::default(),
         ingest: Default::default(),
         hub: Default::default(),
+        metrics: Default::default(),
     };
     let identity = certs::PeerIdentity {
         participant: certs::ParticipantCode::new("RIZHAO").unwrap(),

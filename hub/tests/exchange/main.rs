@@ -6,6 +6,7 @@ mod crash;
 mod delivery;
 mod files;
 mod harness;
+mod shutdown;
 mod store;
 mod tls;
 pub(crate) use hub::on_both_backends;

@@ -324,7 +324,10 @@ async fn a_sealed_participant_gets_sealed_downloads_and_fetch_checks_them(lab: L
 }
 
 async fn the_serve_worker_ingests_an_upload_as_soon_as_it_is_stored(lab: Lab) {
-    let worker = tokio::spawn(lab.ingestor(true).run(lab.hub.ingest_wake.clone()));
+    let worker = tokio::spawn(
+        lab.ingestor(true)
+            .run(lab.hub.ingest_wake.clone(), Default::default()),
+    );
     let id = lab
         .upload(
             &lab.qdt,
