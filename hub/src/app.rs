@@ -289,7 +289,7 @@ impl Application {
             StoreChoice::Open(store) => (store, false),
             StoreChoice::Target(target, mode) => (Store::open_with(&target, mode).await?, true),
         };
-        let vault = Vault::open(&data_dir)?;
+        let vault = Vault::open_for(&data_dir, &store)?;
         let metrics = Metrics::new();
         let outbox = Arc::new(Notify::new());
         let ingest_wake = Arc::new(Notify::new());

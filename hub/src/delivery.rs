@@ -225,7 +225,7 @@ impl Deliverer {
     /// so a partner never receives a file the hub does not know it sent.
     pub async fn run(self, stop: CancellationToken) {
         while !stop.is_cancelled() {
-            match self.run_once_until(Some(&stop)).await {
+            match self.run_once_until(&stop).await {
                 Ok(n) if n > 0 => continue,
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "delivery worker"),
@@ -239,18 +239,18 @@ impl Deliverer {
 
     /// Claims and pushes every delivery due now (up to 16), returns how many it handled.
     pub async fn run_once(&self) -> Result<usize, StoreError> {
-        self.run_once_until(None).await
+        self.run_once_until(&CancellationToken::new()).await
     }
 
     /// [`Deliverer::run_once`], leaving the rest of the claimed batch (its lease expires and
     /// it is pushed later) once `stop` is cancelled.
-    async fn run_once_until(&self, stop: Option<&CancellationToken>) -> Result<usize, StoreError> {
+    async fn run_once_until(&self, stop: &CancellationToken) -> Result<usize, StoreError> {
         let claimed = self
             .store
             .claim_due_deliveries(Timestamp::now(), self.config.lease, 16)
             .await?;
         for delivery in &claimed {
-            if stop.is_some_and(|s| s.is_cancelled()) {
+            if stop.is_cancelled() {
                 break;
             }
             match self.push(delivery).await {
@@ -304,7 +304,11 @@ impl Deliverer {
         let seal = seal_for(&self.store, &self.vault, &file, &delivery.destination)
             .await
             .map_err(|e| e.to_string())?;
-        let path = self.vault.path_of(&file.stored_path);
+        let path = self
+            .vault
+            .local(&file.stored_path)
+            .await
+            .map_err(|e| e.to_string())?;
         let uploaded = client
             .upload_as(&path, &file.name, seal.as_deref())
             .await
@@ -360,7 +364,13 @@ pub async fn seal_for(
     {
         return Ok(Some(seal.clone()));
     }
-    let path = vault.path_of(&file.stored_path);
+    let path = vault
+        .local(&file.stored_path)
+        .await
+        .map_err(|e| SealError::Read {
+            path: vault.path_of(&file.stored_path),
+            reason: e.to_string(),
+        })?;
     let failed = |path: &Path, reason: String| SealError::Read {
         path: path.to_path_buf(),
         reason,

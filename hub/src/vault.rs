@@ -4,6 +4,17 @@
 //! to `files/in/<SENDER>/<sha256>` (outbound files: `files/out/<ADDRESSEE>/<sha256>`) and the
 //! folder fsynced, before the database row is written and the receipt sent. Content-addressed
 //! names make a rename after a crash harmless: the same content lands on the same name.
+//!
+//! # Shared storage (PostgreSQL)
+//!
+//! A vault opened with [`Vault::open_for`] on a PostgreSQL hub also writes every body it
+//! commits into the database ([`Store::put_body`]: chunked, one transaction) before
+//! [`Vault::commit`] returns, so the receipt still means durable — and now durable where every
+//! replica reaches it. Readers ask [`Vault::local`] for a file: the data directory's copy when
+//! this replica has one, else the body fetched from the database into the data directory
+//! (staged, digest checked, renamed into place). The data directory is then a cache: a replica
+//! that dies loses nothing another replica needs. SQLite hubs keep bodies in the data
+//! directory only, as one server serves them.
 
 use std::path::{Path, PathBuf};
 
@@ -13,7 +24,7 @@ use tokio::fs::{self, File};
 use tokio::io::{AsyncWriteExt, BufWriter};
 
 use crate::seal::{SealKey, Sealer};
-use crate::store::Direction;
+use crate::store::{Backend, Direction, Store, StoreError};
 
 /// Buffer between the network and the disk: few large writes instead of many small ones.
 const WRITE_BUFFER: usize = 1 << 20;
@@ -38,6 +49,19 @@ pub enum VaultError {
     /// The body could not be read from the network.
     #[error("reading the upload failed: {0}")]
     Body(String),
+    /// The shared storage (the database) failed.
+    #[error("shared file storage: {0}")]
+    Shared(#[from] StoreError),
+    /// A body fetched from shared storage is not the content recorded for it.
+    #[error("{stored_path}: the body in the database has SHA-256 {got}, {expected} recorded")]
+    Digest {
+        /// The file's stored path.
+        stored_path: String,
+        /// The recorded digest.
+        expected: String,
+        /// The digest of what was read.
+        got: String,
+    },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> VaultError + '_ {
@@ -107,10 +131,12 @@ impl Staged {
     }
 }
 
-/// The vault of one data directory.
+/// The vault of one data directory, sharing bodies through the database when opened so on
+/// PostgreSQL.
 #[derive(Debug, Clone)]
 pub struct Vault {
     data_dir: PathBuf,
+    shared: Option<Store>,
 }
 
 impl Vault {
@@ -134,7 +160,82 @@ impl Vault {
         }
         Ok(Vault {
             data_dir: data_dir.to_path_buf(),
+            shared: None,
         })
+    }
+
+    /// Opens the vault of `data_dir` for the hub in `store`: on PostgreSQL bodies are shared
+    /// through the database (see the module documentation); on SQLite as [`Vault::open`].
+    pub fn open_for(data_dir: &Path, store: &Store) -> Result<Vault, VaultError> {
+        let mut vault = Vault::open(data_dir)?;
+        if store.backend() == Backend::Postgres {
+            vault.shared = Some(store.clone());
+        }
+        Ok(vault)
+    }
+
+    /// True when bodies are shared through the database.
+    pub fn is_shared(&self) -> bool {
+        self.shared.is_some()
+    }
+
+    /// A local path holding the file stored as `stored_path`: this data directory's copy, or
+    /// (shared storage) the body fetched from the database into it first. Without either the
+    /// path is returned as it is, and opening it reports the missing file.
+    pub async fn local(&self, stored_path: &str) -> Result<PathBuf, VaultError> {
+        let path = self.data_dir.join(stored_path);
+        let Some(store) = &self.shared else {
+            return Ok(path);
+        };
+        if fs::try_exists(&path).await.unwrap_or(false) {
+            return Ok(path);
+        }
+        let mut writer = self.stage().await?;
+        let (chunks, mut received) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
+        let write = async {
+            while let Some(chunk) = received.recv().await {
+                writer.write(&chunk, u64::MAX).await?;
+            }
+            Ok::<_, VaultError>(())
+        };
+        let (fetched, written) = tokio::join!(store.copy_body(stored_path, chunks), write);
+        written?;
+        let Some(info) = fetched? else {
+            writer.abort().await;
+            return Ok(path);
+        };
+        let mut staged = writer.finish().await?;
+        if staged.sha256 != info.sha256 {
+            return Err(VaultError::Digest {
+                stored_path: stored_path.to_string(),
+                expected: info.sha256,
+                got: staged.sha256.clone(),
+            });
+        }
+        let dir = path.parent().unwrap_or(&self.data_dir).to_path_buf();
+        fs::create_dir_all(&dir).await.map_err(io(&dir))?;
+        fs::rename(&staged.path, &path).await.map_err(io(&path))?;
+        staged.path.disarm();
+        sync_dir(&dir).await?;
+        tracing::debug!(stored_path, "fetched from shared storage");
+        Ok(path)
+    }
+
+    /// Copies the body of `stored_path` from this data directory into shared storage if it is
+    /// not there yet (`hutong storage migrate`); `false` when there was nothing to do.
+    pub async fn share(&self, stored_path: &str, sha256: &str) -> Result<bool, VaultError> {
+        let Some(store) = &self.shared else {
+            return Ok(false);
+        };
+        if store.body_info(stored_path).await?.is_some() {
+            return Ok(false);
+        }
+        let path = self.data_dir.join(stored_path);
+        let mut file = File::open(&path).await.map_err(io(&path))?;
+        let bytes = file.metadata().await.map_err(io(&path))?.len();
+        Ok(store
+            .put_body(stored_path, sha256, bytes, &mut file)
+            .await?)
     }
 
     /// The data directory.
@@ -215,6 +316,12 @@ impl Vault {
             .map_err(io(&target))?;
         staged.path.disarm();
         sync_dir(&dir).await?;
+        if let Some(store) = &self.shared {
+            let mut file = File::open(&target).await.map_err(io(&target))?;
+            store
+                .put_body(&relative, &staged.sha256, staged.bytes, &mut file)
+                .await?;
+        }
         Ok(relative)
     }
 

@@ -127,7 +127,7 @@ pub(crate) fn run_clear(a: ClearArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let store = Store::open_existing(&a.clearing.storage.target()?).await?;
-        let vault = Vault::open(&data_dir)?;
+        let vault = Vault::open_for(&data_dir, &store)?;
         let day = match crate::day::close_day(
             &store,
             &vault,
@@ -272,7 +272,7 @@ pub(crate) fn run_outbound(a: OutboundArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let store = Store::open_existing(&a.storage.target()?).await?;
-        let vault = Vault::open(&data_dir)?;
+        let vault = Vault::open_for(&data_dir, &store)?;
         let outputs =
             match crate::outbound::produce_packages(&store, &vault, a.day, &hub, None).await {
                 Ok(o) => o,

@@ -59,7 +59,7 @@ pub(super) fn run(a: IngestArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new()?;
     let failed = runtime.block_on(async {
         let store = Store::open_existing(&target).await?;
-        let vault = Vault::open(&data_dir)?;
+        let vault = Vault::open_for(&data_dir, &store)?;
         let ingestor = Ingestor::new(store.clone(), vault, config, None);
         let started = Instant::now();
         let (reports, errors) = ingestor.run_pending().await;

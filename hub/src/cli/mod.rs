@@ -21,6 +21,7 @@ mod routes;
 mod serve;
 mod simulate;
 mod status;
+mod storage;
 mod upload;
 mod verify;
 
@@ -61,6 +62,9 @@ pub enum Command {
     /// Check a `serve` configuration file without starting anything.
     #[command(subcommand)]
     Config(config::ConfigCommand),
+    /// File storage: `migrate` copies a data directory's file bodies into PostgreSQL's shared
+    /// storage, so that every replica serves them.
+    Storage(storage::StorageCommand),
     /// Close a day's settlement window by hand (idempotent), produce its settlement files, print its positions.
     Clear(clear::ClearArgs),
     /// Write a closed day's outbound packages (下发包) into each issuer side's outbox, in its
@@ -121,6 +125,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config(cmd) => config::run(cmd),
         Command::Status(args) => status::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Storage(cmd) => storage::run(cmd),
         Command::Crypto(cmd) => crypto::run(cmd),
         Command::Clear(args) => clear::run_clear(args),
         Command::Positions(args) => clear::run_positions(args),

@@ -77,7 +77,7 @@ pub(crate) fn run_reconcile(a: ReconcileArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let store = Store::open_existing(&a.options.storage.target()?).await?;
-        let vault = Vault::open(&data_dir)?;
+        let vault = Vault::open_for(&data_dir, &store)?;
         let out =
             reconcile::reconcile_day(&store, &vault, &settings, a.day, Timestamp::now(), None)
                 .await;

@@ -40,7 +40,7 @@ pub(super) fn run(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new()?;
     let proof = runtime.block_on(async {
         let store = Store::open_existing(&target).await?;
-        let vault = Vault::open(&data_dir)?;
+        let vault = Vault::open_for(&data_dir, &store)?;
         let proof = verify::verify_day(&store, &vault, a.day).await;
         store.close().await;
         match proof {

@@ -271,7 +271,7 @@ impl DemoHub {
             "PKI, participant certificates, participants, routes, issuer keys, fees".into(),
         ));
         let configure_started = Instant::now();
-        let vault = Vault::open(&hub_dir).step("configure")?;
+        let vault = Vault::open_for(&hub_dir, &store).step("configure")?;
         let configured = setup::configure(&config.dir, &sim.manifest, &store).await?;
         let hub = demo_hub_settings();
         let clearing = ClearingSettings {

@@ -236,7 +236,7 @@ async fn disputes_evidence_download(
             "no evidence {seq} on case {id}"
         )));
     };
-    let bytes = tokio::fs::read(state.vault.path_of(path))
+    let bytes = tokio::fs::read(state.vault.local(path).await?)
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let mut r = bytes.into_response();

@@ -74,7 +74,9 @@ impl From<VaultError> for ApiError {
         match e {
             VaultError::TooLarge { limit } => ApiError::PayloadTooLarge(limit),
             VaultError::Body(detail) => ApiError::BadRequest(format!("reading the body: {detail}")),
-            io @ VaultError::Io { .. } => ApiError::Internal(io.to_string()),
+            other @ (VaultError::Io { .. } | VaultError::Shared(_) | VaultError::Digest { .. }) => {
+                ApiError::Internal(other.to_string())
+            }
         }
     }
 }

@@ -174,7 +174,7 @@ async fn files_download(
             crate::delivery::SealError::Store(s) => ApiError::from(s),
             other => ApiError::Internal(other.to_string()),
         })?;
-    let path = state.vault.path_of(&file.stored_path);
+    let path = state.vault.local(&file.stored_path).await?;
     let handle = tokio::fs::File::open(&path)
         .await
         .map_err(|e| ApiError::Internal(format!("{}: {e}", path.display())))?;

@@ -179,14 +179,14 @@ impl Ingestor {
     /// A file that fails for a reason that is not its own stays `received` and is reported in
     /// the error list.
     pub async fn run_pending(&self) -> (Vec<IngestReport>, Vec<(i64, IngestError)>) {
-        self.run_pending_until(None).await
+        self.run_pending_until(&CancellationToken::new()).await
     }
 
     /// [`Ingestor::run_pending`], stopping before the next file once `stop` is cancelled
     /// (the file being ingested commits or rolls back first).
     async fn run_pending_until(
         &self,
-        stop: Option<&CancellationToken>,
+        stop: &CancellationToken,
     ) -> (Vec<IngestReport>, Vec<(i64, IngestError)>) {
         let mut reports = Vec::new();
         let mut errors = Vec::new();
@@ -204,7 +204,7 @@ impl Ingestor {
                 break;
             }
             for f in todo {
-                if stop.is_some_and(|s| s.is_cancelled()) {
+                if stop.is_cancelled() {
                     return (reports, errors);
                 }
                 after = after.max(f.id);
@@ -247,7 +247,7 @@ impl Ingestor {
     /// after the file in hand: its transaction commits or rolls back, never half-applies).
     pub async fn run(self, wake: Arc<Notify>, stop: CancellationToken) {
         while !stop.is_cancelled() {
-            let (reports, errors) = self.run_pending_until(Some(&stop)).await;
+            let (reports, errors) = self.run_pending_until(&stop).await;
             for r in &reports {
                 tracing::info!(file_id = r.file_id, sender = %r.sender, status = %r.status.as_str(),
                     accepted = r.accepted, rejected = r.rejected, code = ?r.code, "ingested");
@@ -304,7 +304,13 @@ impl Ingestor {
         }
 
         // F01: the format.
-        let path = self.vault.path_of(&file.stored_path);
+        let path = match self.vault.local(&file.stored_path).await {
+            Ok(path) => path,
+            Err(e) => {
+                tx.rollback().await?;
+                return Err(IngestError::Io(e.to_string()));
+            }
+        };
         let format = match detect(&path) {
             Ok(Ok(Detected::Data(f))) => f,
             Ok(Ok(Detected::Results)) => {

@@ -36,8 +36,8 @@ pub enum ResultsOutcome {
 
 /// The result family the stored file `stored_path` starts like, if any
 /// ([`adapters::detect_result`] over [`adapters::read_head`]).
-fn result_family(vault: &Vault, stored_path: &str) -> std::io::Result<Option<adapters::Format>> {
-    let head = adapters::read_head(std::fs::File::open(vault.path_of(stored_path))?)?;
+fn result_family(path: &std::path::Path) -> std::io::Result<Option<adapters::Format>> {
+    let head = adapters::read_head(std::fs::File::open(path)?)?;
     Ok(adapters::detect_result(&head))
 }
 
@@ -217,12 +217,13 @@ pub async fn ingest_results(
     if file.status != FileStatus::Received {
         return Ok(ResultsOutcome::NotResults { file_id });
     }
-    let Some(family) =
-        result_family(vault, &file.stored_path).map_err(|e| ReconcileError::Io(e.to_string()))?
-    else {
+    let path = vault
+        .local(&file.stored_path)
+        .await
+        .map_err(|e| ReconcileError::Io(e.to_string()))?;
+    let Some(family) = result_family(&path).map_err(|e| ReconcileError::Io(e.to_string()))? else {
         return Ok(ResultsOutcome::NotResults { file_id });
     };
-    let path = vault.path_of(&file.stored_path);
     let name = file.name.clone();
     let mut parsed = tokio::task::spawn_blocking(move || match family {
         adapters::Format::HutongXml => parse(path, name),
@@ -322,7 +323,14 @@ pub async fn ingest_pending_results(
         if f.direction != Direction::In {
             continue;
         }
-        match result_family(vault, &f.stored_path) {
+        let path = match vault.local(&f.stored_path).await {
+            Ok(path) => path,
+            Err(e) => {
+                tracing::warn!(file = f.id, "cannot read a received file: {e}");
+                continue;
+            }
+        };
+        match result_family(&path) {
             Ok(Some(_)) => out.push(ingest_results(store, vault, f.id, now).await?),
             Ok(None) => {}
             Err(e) => tracing::warn!(file = f.id, "cannot read a received file: {e}"),

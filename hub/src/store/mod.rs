@@ -41,6 +41,7 @@
 
 mod audit;
 pub mod bench;
+mod bodies;
 pub mod clearing;
 mod deliveries;
 pub mod disputes;
@@ -70,6 +71,7 @@ use sqlx::sqlite::{
 use sqlx::{Postgres, Sqlite, Transaction};
 
 pub use audit::{AuditEntry, AuditVerification, GENESIS_HASH, NewAuditEntry, append_audit};
+pub use bodies::{BODY_CHUNK, BodyInfo};
 pub use deliveries::{Delivery, DeliveryState, enqueue_delivery};
 pub use error::{StoreError, StoreResult};
 pub use files::{

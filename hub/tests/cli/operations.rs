@@ -133,6 +133,8 @@ const OLDER: &[&str] = &[
     "ALTER TABLE participants DROP COLUMN settlement_bic",
     "ALTER TABLE participants DROP COLUMN settlement_clearing_system",
     "ALTER TABLE participants DROP COLUMN settlement_member_id",
+    "DROP TABLE file_body_chunks",
+    "DROP TABLE file_bodies",
 ];
 
 /// The newest migration this binary knows (the same on both backends).

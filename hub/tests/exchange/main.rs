@@ -6,6 +6,7 @@ mod crash;
 mod delivery;
 mod files;
 mod harness;
+mod replicas;
 mod shutdown;
 mod store;
 mod tls;

@@ -376,7 +376,12 @@ async fn case_evidence_download(
             "no evidence {seq} on case {id}"
         )));
     };
-    let bytes = tokio::fs::read(state.vault.path_of(stored))
+    let path = state
+        .vault
+        .local(stored)
+        .await
+        .map_err(|e| ConsoleError::Internal(e.to_string()))?;
+    let bytes = tokio::fs::read(path)
         .await
         .map_err(|e| ConsoleError::Internal(e.to_string()))?;
     audit(
