@@ -178,7 +178,7 @@ impl CardProfile {
         let (issuer, city) = match scheme {
             Scheme::Local => ([0x05, 0x32], [0x26, 0x60]),
             Scheme::Mohurd => ([0x07, 0x31], [0x41, 0x00]),
-            Scheme::Mot => ([0x01, 0x01], [0x37, 0x02]),
+            Scheme::Mot => ([0x01, 0x01], [0x45, 0x20]),
             Scheme::Pboc => ([0x05, 0x74], [0x31, 0x50]),
         };
         IssuerId {
