@@ -126,12 +126,26 @@ fn real_0015_files_decode_with_byte_8_kept_as_the_application_type() {
         assert_eq!(Some(issuer.issuer_code.to_string()), c.issuer, "{}", c.name);
         assert_eq!(Some(issuer.city_code.to_string()), c.city, "{}", c.name);
         assert_eq!(Some(info.serial().to_string()), c.serial, "{}", c.name);
-        assert_eq!(Some(info.start_date()), c.start.as_deref().map(date), "{}", c.name);
-        assert_eq!(Some(info.expiry_date()), c.expiry.as_deref().map(date), "{}", c.name);
+        assert_eq!(
+            Some(info.start_date()),
+            c.start.as_deref().map(date),
+            "{}",
+            c.name
+        );
+        assert_eq!(
+            Some(info.expiry_date()),
+            c.expiry.as_deref().map(date),
+            "{}",
+            c.name
+        );
         assert_eq!(Some(info.app_type()), c.app_type.map(AppType), "{}", c.name);
         assert_eq!(info.status(), c.status.map(MotAppStatus), "{}", c.name);
         if let Some(key) = &c.city_key {
-            let scheme = if layout == AppInfoLayout::Mot { Scheme::Mot } else { Scheme::Mohurd };
+            let scheme = if layout == AppInfoLayout::Mot {
+                Scheme::Mot
+            } else {
+                Scheme::Mohurd
+            };
             let city = tables
                 .city_by_card_code(scheme, &issuer.city_code.to_string())
                 .unwrap();
@@ -147,7 +161,10 @@ fn real_0015_files_decode_with_byte_8_kept_as_the_application_type() {
 
 #[test]
 fn application_types_no_source_names_stay_raw_and_do_not_refuse_the_card() {
-    let raw = hex::decode("07314100000000000101000041000000899999852015060520380808 0000".replace(' ', "")).unwrap();
+    let raw = hex::decode(
+        "07314100000000000101000041000000899999852015060520380808 0000".replace(' ', ""),
+    )
+    .unwrap();
     for byte8 in [0x00u8, 0x02, 0x82] {
         let mut b = raw.clone();
         b[8] = byte8;
@@ -171,11 +188,16 @@ fn application_types_no_source_names_stay_raw_and_do_not_refuse_the_card() {
 #[test]
 fn t_union_validity_follows_the_status_byte_and_the_dates() {
     use card_standards::files::Invalidity;
-    let raw = hex::decode("01011000FFFFFFFF020103105170070104791381201907182040123100 00".replace(' ', "")).unwrap();
+    let raw = hex::decode(
+        "01011000FFFFFFFF020103105170070104791381201907182040123100 00".replace(' ', ""),
+    )
+    .unwrap();
     let check = |status: u8, today: &str| {
         let mut b = raw.clone();
         b[9] = status;
-        AppInfo::decode(AppInfoLayout::Mot, &b).unwrap().validity(date(today))
+        AppInfo::decode(AppInfoLayout::Mot, &b)
+            .unwrap()
+            .validity(date(today))
     };
     assert_eq!(check(0x01, "2026-01-01"), Ok(()));
     assert_eq!(check(0x00, "2026-01-01"), Err(Invalidity::NotEnabled));
@@ -186,7 +208,12 @@ fn t_union_validity_follows_the_status_byte_and_the_dates() {
     // Byte 8 is not looked at.
     let mut b = raw.clone();
     b[8] = 0x82;
-    assert_eq!(AppInfo::decode(AppInfoLayout::Mot, &b).unwrap().validity(date("2026-01-01")), Ok(()));
+    assert_eq!(
+        AppInfo::decode(AppInfoLayout::Mot, &b)
+            .unwrap()
+            .validity(date("2026-01-01")),
+        Ok(())
+    );
 }
 
 #[test]
@@ -209,8 +236,16 @@ fn real_0018_records_decode_and_reencode_byte_for_byte() {
         assert_eq!(r.seq, c.seq, "{}", c.name);
         assert_eq!(r.amount, c.amount, "{}", c.name);
         assert_eq!(r.tx_type.0, c.tx_type, "{}", c.name);
-        assert_eq!(r.terminal.to_string(), c.terminal.to_uppercase(), "{}", c.name);
-        assert_eq!(r.date_time.format("%Y-%m-%dT%H:%M:%S").to_string(), c.date_time);
+        assert_eq!(
+            r.terminal.to_string(),
+            c.terminal.to_uppercase(),
+            "{}",
+            c.name
+        );
+        assert_eq!(
+            r.date_time.format("%Y-%m-%dT%H:%M:%S").to_string(),
+            c.date_time
+        );
         assert_eq!(r.encode(), raw, "{}", c.name);
     }
 }

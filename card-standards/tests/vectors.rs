@@ -204,9 +204,19 @@ fn sm4_cmac_reproduces_every_vector() {
     for v in v {
         let key: [u8; 16] = hex::decode(&v.key).unwrap().try_into().unwrap();
         let data = hex::decode(&v.data).unwrap();
-        assert_eq!(hex::encode_upper(crypto::sm4_cmac(&key, &data)), v.tag, "{}", v.name);
+        assert_eq!(
+            hex::encode_upper(crypto::sm4_cmac(&key, &data)),
+            v.tag,
+            "{}",
+            v.name
+        );
         // CMAC is not the profile's CBC-MAC with 80-padding.
-        assert_ne!(hex::encode_upper(crypto::sm4_mac(&key, &data)), v.tag, "{}", v.name);
+        assert_ne!(
+            hex::encode_upper(crypto::sm4_mac(&key, &data)),
+            v.tag,
+            "{}",
+            v.name
+        );
     }
 }
 
@@ -216,8 +226,17 @@ fn parity_adjusted_keys_print_differently_and_encrypt_the_same() {
         let key: Key16 = v.key.parse().unwrap();
         let adjusted = crypto::adjust_parity(&key);
         assert_eq!(adjusted.to_hex(), v.adjusted, "{}", v.name);
-        assert!(adjusted.0.iter().all(|b| b.count_ones() % 2 == 1), "{}", v.name);
-        assert_eq!(crypto::adjust_parity(&adjusted), adjusted, "{}: idempotent", v.name);
+        assert!(
+            adjusted.0.iter().all(|b| b.count_ones() % 2 == 1),
+            "{}",
+            v.name
+        );
+        assert_eq!(
+            crypto::adjust_parity(&adjusted),
+            adjusted,
+            "{}: idempotent",
+            v.name
+        );
         let block = [0x11, 0x22, 0x33, 0x44, 0x00, 0x00, 0x80, 0x00];
         assert_eq!(
             crypto::tdes_encrypt_block(&key.0, block),

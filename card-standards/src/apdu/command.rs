@@ -352,7 +352,8 @@ impl Command {
             }
             0x5C => {
                 expect_cla(CLA_PURSE)?;
-                let purse = Purse::from_p2(apdu.p2).ok_or_else(|| wrong_p1p2("GET BALANCE", apdu))?;
+                let purse =
+                    Purse::from_p2(apdu.p2).ok_or_else(|| wrong_p1p2("GET BALANCE", apdu))?;
                 let register = BalanceRegister::from_p1(apdu.p1)
                     .ok_or_else(|| wrong_p1p2("GET BALANCE", apdu))?;
                 data_len(apdu, 0, "GET BALANCE data")?;

@@ -183,7 +183,10 @@ impl CodeTables {
                     });
                 }
             }
-            for (code, name) in [(&city.mohurd_code, "mohurd_code"), (&city.mot_code, "mot_code")] {
+            for (code, name) in [
+                (&city.mohurd_code, "mohurd_code"),
+                (&city.mot_code, "mot_code"),
+            ] {
                 if code.len() != 4 || !code.bytes().all(|b| b.is_ascii_digit()) {
                     return Err(Error::CodeTable {
                         table: "cities",
@@ -408,8 +411,16 @@ mod tests {
             }
         }
         // Every T-Union code in the table is sourced.
-        assert!(t.cities().iter().all(|c| c.mot_source.starts_with("sourced: ")));
-        let bad = CITIES_TOML.replacen("mot_source = \"sourced: [TR] cardname-tu.csv issuer 01984520", "mot_source = \"[TR] cardname-tu.csv issuer 01984520", 1);
+        assert!(
+            t.cities()
+                .iter()
+                .all(|c| c.mot_source.starts_with("sourced: "))
+        );
+        let bad = CITIES_TOML.replacen(
+            "mot_source = \"sourced: [TR] cardname-tu.csv issuer 01984520",
+            "mot_source = \"[TR] cardname-tu.csv issuer 01984520",
+            1,
+        );
         let err = CodeTables::from_toml(&bad, CARD_TYPES_TOML, INDUSTRIES_TOML).unwrap_err();
         assert!(err.to_string().contains("qingdao: mot_source"), "{err}");
     }

@@ -174,7 +174,11 @@ impl FromStr for Parity {
 pub fn adjust_parity(key: &Key16) -> Key16 {
     Key16(key.0.map(|b| {
         let high = b & 0xFE;
-        if high.count_ones() % 2 == 0 { high | 1 } else { high }
+        if high.count_ones() % 2 == 0 {
+            high | 1
+        } else {
+            high
+        }
     }))
 }
 

@@ -204,6 +204,29 @@ pub enum Invalidity {
 }
 
 impl Invalidity {
+    /// The terminal's 0015 checks from their parts (see [`AppInfo::validity`]): the T-Union
+    /// 启用标识 if there is one, then 启用日期 ≤ `today` ≤ 有效日期.
+    pub fn check(
+        status: Option<MotAppStatus>,
+        start: NaiveDate,
+        expiry: NaiveDate,
+        today: NaiveDate,
+    ) -> std::result::Result<(), Invalidity> {
+        match status {
+            None | Some(MotAppStatus::ENABLED) => {}
+            Some(MotAppStatus::NOT_ENABLED) => return Err(Invalidity::NotEnabled),
+            Some(MotAppStatus::STOPPED) => return Err(Invalidity::Stopped),
+            Some(MotAppStatus(other)) => return Err(Invalidity::UnknownStatus(other)),
+        }
+        if today < start {
+            return Err(Invalidity::NotYetValid);
+        }
+        if today > expiry {
+            return Err(Invalidity::Expired);
+        }
+        Ok(())
+    }
+
     /// A short English reason, for errors and reports.
     pub fn reason(self) -> &'static str {
         match self {
@@ -311,19 +334,7 @@ impl AppInfo {
     /// (where the layout has one) and the 启用日期/有效日期 against `today`. Byte 8 is never
     /// checked.
     pub fn validity(&self, today: NaiveDate) -> std::result::Result<(), Invalidity> {
-        match self.status() {
-            None | Some(MotAppStatus::ENABLED) => {}
-            Some(MotAppStatus::NOT_ENABLED) => return Err(Invalidity::NotEnabled),
-            Some(MotAppStatus::STOPPED) => return Err(Invalidity::Stopped),
-            Some(MotAppStatus(other)) => return Err(Invalidity::UnknownStatus(other)),
-        }
-        if today < self.start_date() {
-            return Err(Invalidity::NotYetValid);
-        }
-        if today > self.expiry_date() {
-            return Err(Invalidity::Expired);
-        }
-        Ok(())
+        Invalidity::check(self.status(), self.start_date(), self.expiry_date(), today)
     }
 }
 
