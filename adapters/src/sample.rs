@@ -9,7 +9,7 @@
 //! |---|---|---|
 //! | local 2660 / 2660 (琴岛通-like city card) | 3DES | `11223344556677888877665544332211` |
 //! | mohurd 0731 / 4100 (a Changsha card) | 3DES | `0123456789ABCDEFFEDCBA9876543210` |
-//! | mot 0101 / 3702 (a T-Union card of Qingdao) | SM4 profile | `00112233445566778899AABBCCDDEEFF` |
+//! | mot 0101 / 4520 (a T-Union card of Qingdao: T-Union city code 4520) | SM4 profile | `00112233445566778899AABBCCDDEEFF` |
 //! | pboc 0574 / 3150 (a Ningbo co-branded card) | 3DES | `FEDCBA98765432100123456789ABCDEF` |
 //!
 //! Each card's TAC key is diversified from the MTK by the right-most 8 bytes of its serial
@@ -50,7 +50,7 @@ pub const SAMPLE_KEYS: &[(Scheme, &str, &str, Algorithm, &str)] = &[
     (
         Scheme::Mot,
         "0101",
-        "3702",
+        "4520",
         Algorithm::Sm4,
         "00112233445566778899AABBCCDDEEFF",
     ),
@@ -268,7 +268,7 @@ pub fn records(tables: &CodeTables) -> Vec<CanonicalTx> {
         Spec {
             scheme: Scheme::Mot,
             issuer: "0101",
-            city: "3702",
+            city: "4520",
             serial: "03105170010170907984",
             card_type: CardType::Adult,
             medium: CardMedium::Cpu,
@@ -464,7 +464,7 @@ pub fn blacklist_entries() -> Vec<crate::blacklist::Entry> {
             scheme: Scheme::Mot,
             issuer: card_standards::IssuerId {
                 issuer_code: "0101".parse().expect(parse),
-                city_code: "3702".parse().expect(parse),
+                city_code: "4520".parse().expect(parse),
             },
             card: "03105170010170907984".parse().expect(parse),
             action: Action::Remove,

@@ -274,9 +274,9 @@ mod results {
         sink.write(&entry).unwrap();
         sink.close(&ResultTotals::default()).unwrap();
         let text = String::from_utf8(out).unwrap();
-        // Qingdao: MOHURD 2660 is T-Union 3702.
+        // Qingdao: MOHURD 2660 is T-Union 4520 (3702 before issue 17, a GB/T 2260 prefix).
         assert!(
-            text.lines().nth(1).unwrap()[12..20].ends_with("3702"),
+            text.lines().nth(1).unwrap()[12..20].ends_with("4520"),
             "{text}"
         );
     }

@@ -295,9 +295,10 @@ mod translation {
         let local_bus = std::slice::from_ref(&recs[0]); // local card 2660, adult, bus
         let mot = String::from_utf8(write(Format::Mot, local_bus)).unwrap();
         let d = mot.lines().nth(1).unwrap();
-        // city 2660 (MOHURD code of Qingdao) becomes 3702 (its T-Union code); adult 00 → 01;
+        // city 2660 (MOHURD code of Qingdao) becomes 4520 (the T-Union code real Qingdao cards
+        // carry; this expected 3702, a GB/T 2260 prefix, until issue 17); adult 00 → 01;
         // bus → T-Union industry 02.
-        assert_eq!(&d[6..10], "3702");
+        assert_eq!(&d[6..10], "4520");
         assert_eq!(&d[29..31], "01");
         let pboc = String::from_utf8(write(Format::Pboc, local_bus)).unwrap();
         assert!(
@@ -325,7 +326,7 @@ mod translation {
         let bytes = write(Format::Mot, &sample::records_for(Format::Mot, tables()));
         let text = String::from_utf8(bytes)
             .unwrap()
-            .replacen("D126603702", "D126609999", 1);
+            .replacen("D126604520", "D126609999", 1);
         let (items, _) = read_all(Format::Mot, text.as_bytes(), "mot.txt");
         let e = items[0].as_ref().unwrap_err();
         assert_eq!(e.reason_code(), Some(ReasonCode::R07));

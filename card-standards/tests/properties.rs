@@ -3,8 +3,8 @@
 
 use card_standards::crypto::{self, Algorithm, IssuerTacKey, Key16, LoadData, PurchaseData};
 use card_standards::files::{
-    CappRecord, CardFile, Cardholder, MohurdAppInfo, MotAppInfo, MotManagementInfo, ProcessRecord,
-    ProcessType, TransitRecord, TripPoint, TxRecord,
+    AppType, CappRecord, CardFile, Cardholder, MohurdAppInfo, MotAppInfo, MotAppStatus,
+    MotManagementInfo, ProcessRecord, ProcessType, TransitRecord, TripPoint, TxRecord,
 };
 use card_standards::{CardSerial, CityCode, IssuerCode, TerminalId, TxType, bcd};
 use chrono::{NaiveDate, NaiveDateTime};
@@ -127,11 +127,14 @@ proptest! {
 
     #[test]
     fn mohurd_0015_round_trips(issuer in any::<[u8; 2]>(), city in any::<[u8; 2]>(), rest in any::<[u8; 6]>(),
-        serial in any::<[u8; 10]>(), start in date(), end in date(), custom in any::<[u8; 2]>()) {
+        serial in any::<[u8; 10]>(), start in date(), end in date(), custom in any::<[u8; 2]>(),
+        extra in any::<Option<[u8; 2]>>()) {
         let f = MohurdAppInfo { issuer_code: IssuerCode(issuer), city_code: CityCode(city),
-            industry_code: [rest[0], rest[1]], rfu: [rest[2], rest[3]], app_enabled: rest[4], app_version: rest[5],
-            serial: CardSerial(serial), start_date: start, expiry_date: end, custom };
-        prop_assert_eq!(MohurdAppInfo::decode(&f.encode())?, f);
+            industry_code: [rest[0], rest[1]], rfu: [rest[2], rest[3]], app_type: AppType(rest[4]), app_version: rest[5],
+            serial: CardSerial(serial), start_date: start, expiry_date: end, custom, extra };
+        let bytes = f.encode();
+        prop_assert_eq!(bytes.len(), if extra.is_some() { 32 } else { 30 });
+        prop_assert_eq!(MohurdAppInfo::decode(&bytes)?, f);
     }
 
     #[test]
@@ -139,7 +142,7 @@ proptest! {
         suffix in any::<[u8; 4]>(), serial in any::<[u8; 10]>(), start in date(), end in date(),
         name in any::<[u8; 20]>(), id in prop::array::uniform32(any::<u8>()), small in any::<[u8; 8]>()) {
         let f = MotAppInfo { issuer_code: IssuerCode(issuer), city_code: CityCode(city), issuer_suffix: suffix,
-            app_type: small[0], app_status: small[1], serial: CardSerial(serial), start_date: start,
+            app_type: AppType(small[0]), app_status: MotAppStatus(small[1]), serial: CardSerial(serial), start_date: start,
             expiry_date: end, custom: [small[2], small[3]] };
         prop_assert_eq!(MotAppInfo::decode(&f.encode())?, f);
         let h = Cardholder { card_type: small[4], staff_flag: small[5], name, id_number: id, id_type: small[6] };

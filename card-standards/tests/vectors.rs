@@ -8,6 +8,23 @@ use serde::Deserialize;
 struct Vectors {
     purchase: Vec<Purchase>,
     load: Vec<Load>,
+    cmac: Vec<Cmac>,
+    parity: Vec<ParityVector>,
+}
+
+#[derive(Deserialize)]
+struct Cmac {
+    name: String,
+    key: String,
+    data: String,
+    tag: String,
+}
+
+#[derive(Deserialize)]
+struct ParityVector {
+    name: String,
+    key: String,
+    adjusted: String,
 }
 
 #[derive(Deserialize)]
@@ -177,5 +194,62 @@ fn reproduces_every_public_load_vector() {
             "{}: TAC",
             v.name
         );
+    }
+}
+
+#[test]
+fn sm4_cmac_reproduces_every_vector() {
+    let v = vectors().cmac;
+    assert_eq!(v.len(), 4);
+    for v in v {
+        let key: [u8; 16] = hex::decode(&v.key).unwrap().try_into().unwrap();
+        let data = hex::decode(&v.data).unwrap();
+        assert_eq!(
+            hex::encode_upper(crypto::sm4_cmac(&key, &data)),
+            v.tag,
+            "{}",
+            v.name
+        );
+        // CMAC is not the profile's CBC-MAC with 80-padding.
+        assert_ne!(
+            hex::encode_upper(crypto::sm4_mac(&key, &data)),
+            v.tag,
+            "{}",
+            v.name
+        );
+    }
+}
+
+#[test]
+fn parity_adjusted_keys_print_differently_and_encrypt_the_same() {
+    for v in vectors().parity {
+        let key: Key16 = v.key.parse().unwrap();
+        let adjusted = crypto::adjust_parity(&key);
+        assert_eq!(adjusted.to_hex(), v.adjusted, "{}", v.name);
+        assert!(
+            adjusted.0.iter().all(|b| b.count_ones() % 2 == 1),
+            "{}",
+            v.name
+        );
+        assert_eq!(
+            crypto::adjust_parity(&adjusted),
+            adjusted,
+            "{}: idempotent",
+            v.name
+        );
+        let block = [0x11, 0x22, 0x33, 0x44, 0x00, 0x00, 0x80, 0x00];
+        assert_eq!(
+            crypto::tdes_encrypt_block(&key.0, block),
+            crypto::tdes_encrypt_block(&adjusted.0, block),
+            "{}",
+            v.name
+        );
+    }
+    // The whole real load vector holds with the adjusted keys.
+    for v in vectors().load {
+        let alg: Algorithm = v.alg.parse().unwrap();
+        let dlk = crypto::adjust_parity(&v.dlk.parse().unwrap());
+        let sk = crypto::load_session_key(alg, &dlk, random4(&v.random), v.card_seq);
+        assert_eq!(sk.to_hex(), v.session_key, "{}", v.name);
     }
 }

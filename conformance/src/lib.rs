@@ -65,7 +65,7 @@ pub use catalogue::{Case, CaseRun, Setup, catalogue, catalogue_for};
 pub use error::{Error, Result};
 #[cfg(feature = "pcsc")]
 pub use pcsc_reader::PcscReader;
-pub use profile::{AppState, CardKeys, CardProfile, IssuerKeys};
+pub use profile::{AppState, CardKeys, CardProfile, IssuerKeys, RealFiles};
 pub use psam::{LoadAuthorisation, LoadHost, LoadRequest, Mac1, Mac1Request, Psam, PsamSession};
 pub use reader::{CardReader, Tear, TearingReader, TraceEvent, TracingReader, command_name};
 pub use runner::{

@@ -1,7 +1,13 @@
 //! Personalisation: the issuer's master keys and everything a card is issued with.
 
 use card_standards::crypto::{self, Algorithm, Key16};
-use card_standards::{CardSerial, CardType, CityCode, CodeTables, IssuerCode, IssuerId, Scheme};
+use card_standards::files::{
+    AppInfo, AppType, CappRecord, CardFile, Cardholder, MotAppStatus, MotManagementInfo, TxRecord,
+};
+use card_standards::schemes::AppInfoLayout;
+use card_standards::{
+    CardSerial, CardType, CityCode, CodeTables, IssuerCode, IssuerId, Scheme, TxKind,
+};
 use chrono::NaiveDate;
 
 use crate::error::{Error, Result};
@@ -70,7 +76,9 @@ pub struct CardKeys {
 /// The life-cycle state of the purse application.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppState {
-    /// Issued but not enabled (0015 启用标识 = 00): the card refuses INITIALIZE with 6985.
+    /// Issued but not enabled: the card refuses INITIALIZE with 6985. A T-Union card says so in
+    /// 0015 (启用标识 = 00); a MOHURD-layout 0015 has no such flag (byte 8 is the application
+    /// type), so only the COS knows **\[I\]**.
     NotEnabled,
     /// Enabled (启用标识 = 01): the normal state.
     Enabled,
@@ -121,6 +129,31 @@ pub struct CardProfile {
     /// Record numbers of the composite-record file (0017 on MOHURD and local cards, 001A on
     /// T-Union cards) personalised with their lock flag set.
     pub locked_records: Vec<u8>,
+    /// 0015 byte 8, the application type (kept raw; see [`AppType`]). Default: 01 in the
+    /// MOHURD layout, as on the real Changsha card; 02 on T-Union cards, as on theirs \[S\].
+    pub app_type: AppType,
+    /// The ED (电子存折) balance in fen for a card with an ED purse beside the EP; `None` for an
+    /// EP-only card. Default: an empty ED on PBOC ED/EP cards (PBOC 2.0 defines both purses),
+    /// none elsewhere (JT/T 978 pairs the EP with e-cash, not an ED) **\[I\]**.
+    pub ed_balance: Option<u32>,
+    /// Files written verbatim instead of being built from the fields above, as read off a real
+    /// card (see [`CardProfile::from_real_files`]).
+    pub real_files: RealFiles,
+    /// 0018 records the card holds when issued, as READ RECORD returns them (record 1, the most
+    /// recent, first); see [`CardProfile::preload_records`].
+    pub tx_records: Vec<[u8; 23]>,
+}
+
+/// Raw files of a real card that personalisation writes byte for byte.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RealFiles {
+    /// 0015 (30 bytes, or 32 in the MOHURD layout); the FCI's 9F0C carries the same bytes.
+    pub app_info: Option<Vec<u8>>,
+    /// 0016 (55 bytes).
+    pub cardholder: Option<Vec<u8>>,
+    /// 0017: T-Union management information (60 bytes), or MOHURD composite records
+    /// (a multiple of 48 bytes, record 1 first).
+    pub file_0017: Option<Vec<u8>>,
 }
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -155,7 +188,102 @@ impl CardProfile {
             key_index: 0x01,
             key_version: 0x01,
             locked_records: Vec::new(),
+            app_type: match scheme.profile().app_info_layout {
+                AppInfoLayout::Mohurd => AppType::TYPE_01,
+                AppInfoLayout::Mot => AppType::TYPE_02,
+            },
+            ed_balance: (scheme == Scheme::Pboc).then_some(0),
+            real_files: RealFiles::default(),
+            tx_records: Vec::new(),
         }
+    }
+
+    /// A profile that becomes the card whose raw 0015 (and, if given, 0016 and 0017) these are:
+    /// the serial, issuer, city, dates and application type come from 0015, the card type from
+    /// 0016, and the files are written byte for byte. The application state follows the
+    /// T-Union 启用标识 (00 not enabled, 02 stopped → blocked **\[I\]**, 01 or a value no source
+    /// defines → enabled); a MOHURD-layout card is enabled (its 0015 has no flag). Keys,
+    /// balance and counters are the caller's (the card's real keys are not in its files).
+    pub fn from_real_files(
+        scheme: Scheme,
+        keys: IssuerKeys,
+        app_info: &[u8],
+        cardholder: Option<&[u8]>,
+        file_0017: Option<&[u8]>,
+    ) -> Result<CardProfile> {
+        let layout = scheme.profile().app_info_layout;
+        let info =
+            AppInfo::decode(layout, app_info).map_err(|e| Error::Profile(format!("0015: {e}")))?;
+        let mut p = CardProfile::new(scheme, info.serial(), keys);
+        p.issuer = info.issuer();
+        p.start_date = info.start_date();
+        p.expiry_date = info.expiry_date();
+        p.app_type = info.app_type();
+        p.app_state = match info.status() {
+            Some(MotAppStatus::NOT_ENABLED) => AppState::NotEnabled,
+            Some(MotAppStatus::STOPPED) => AppState::Blocked,
+            _ => AppState::Enabled,
+        };
+        p.real_files.app_info = Some(app_info.to_vec());
+        if let Some(raw) = cardholder {
+            let holder =
+                Cardholder::decode(raw).map_err(|e| Error::Profile(format!("0016: {e}")))?;
+            p.card_type = holder.card_type;
+            p.real_files.cardholder = Some(raw.to_vec());
+        }
+        if let Some(raw) = file_0017 {
+            match layout {
+                AppInfoLayout::Mot => {
+                    MotManagementInfo::decode(raw)
+                        .map_err(|e| Error::Profile(format!("0017: {e}")))?;
+                }
+                AppInfoLayout::Mohurd => {
+                    if raw.is_empty() || raw.len() % CappRecord::LEN != 0 {
+                        return Err(Error::Profile(format!(
+                            "0017: {} bytes is not a whole number of {}-byte composite records",
+                            raw.len(),
+                            CappRecord::LEN
+                        )));
+                    }
+                    for (i, rec) in raw.chunks(CappRecord::LEN).enumerate() {
+                        CappRecord::decode(rec)
+                            .map_err(|e| Error::Profile(format!("0017 record {}: {e}", i + 1)))?;
+                    }
+                }
+            }
+            p.real_files.file_0017 = Some(raw.to_vec());
+        }
+        Ok(p)
+    }
+
+    /// Preloads 0018 with a real card's records, as READ RECORD returned them (record 1, the
+    /// most recent, first; at most 10). Each must decode as a 0018 record. The counters are
+    /// raised to the highest counter the records show — purchases for the offline counter,
+    /// loads for the online one (a record stores the counter after its transaction) — so the
+    /// card's next transaction follows them.
+    pub fn preload_records(&mut self, records: &[Vec<u8>]) -> Result<()> {
+        if records.len() > crate::card::TX_RECORD_CAPACITY {
+            return Err(Error::Profile(format!(
+                "{} 0018 records given; the file holds {}",
+                records.len(),
+                crate::card::TX_RECORD_CAPACITY
+            )));
+        }
+        let mut out = Vec::with_capacity(records.len());
+        for (i, raw) in records.iter().enumerate() {
+            let rec = TxRecord::decode(raw)
+                .map_err(|e| Error::Profile(format!("0018 record {}: {e}", i + 1)))?;
+            match rec.tx_type.kind() {
+                TxKind::Load => self.online_seq = self.online_seq.max(rec.seq),
+                k if k.is_debit() => self.offline_seq = self.offline_seq.max(rec.seq),
+                _ => {}
+            }
+            let mut bytes = [0u8; 23];
+            bytes.copy_from_slice(raw);
+            out.push(bytes);
+        }
+        self.tx_records = out;
+        Ok(())
     }
 
     /// The catalogue's standard test card of a scheme: [`CardProfile::new`] with the scheme's
@@ -172,13 +300,13 @@ impl CardProfile {
 
     /// The test issuer of each scheme: local = 琴岛通 Qingdao (issuer 0532, MOHURD city 2660),
     /// mohurd = Changsha (0731/4100, as on the real card of STANDARDS.md), mot = a T-Union
-    /// issuer in Qingdao (0101/3702), pboc = a Ningbo co-branded card (0574/3150). The issuer
+    /// issuer in Qingdao (0101/4520, T-Union city code of Qingdao), pboc = a Ningbo co-branded card (0574/3150). The issuer
     /// codes are illustrative **\[I\]**.
     pub fn test_issuer(scheme: Scheme) -> IssuerId {
         let (issuer, city) = match scheme {
             Scheme::Local => ([0x05, 0x32], [0x26, 0x60]),
             Scheme::Mohurd => ([0x07, 0x31], [0x41, 0x00]),
-            Scheme::Mot => ([0x01, 0x01], [0x37, 0x02]),
+            Scheme::Mot => ([0x01, 0x01], [0x45, 0x20]),
             Scheme::Pboc => ([0x05, 0x74], [0x31, 0x50]),
         };
         IssuerId {
@@ -210,6 +338,14 @@ impl CardProfile {
             return Err(Error::Profile(format!(
                 "balance {} fen is above the maximum balance {} fen",
                 self.balance, self.max_balance
+            )));
+        }
+        if let Some(ed) = self.ed_balance
+            && ed > self.max_balance
+        {
+            return Err(Error::Profile(format!(
+                "ED balance {ed} fen is above the maximum balance {} fen",
+                self.max_balance
             )));
         }
         if self.overdraft_limit > 0x00FF_FFFF {

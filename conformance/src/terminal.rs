@@ -20,7 +20,8 @@ use card_standards::apdu::{
     InitializeForPurchaseResponse, TransactionProveResponse,
 };
 use card_standards::files::{
-    AppInfo, CappRecord, CardFile, Cardholder, ProcessRecord, ProcessType, TransitRecord, TripPoint,
+    AppInfo, AppType, CappRecord, CardFile, Cardholder, Invalidity, MotAppStatus, ProcessRecord,
+    ProcessType, TransitRecord, TripPoint,
 };
 use card_standards::schemes::AuthCodeInMac1;
 use card_standards::{
@@ -66,7 +67,8 @@ pub struct TerminalConfig {
 
 impl TerminalConfig {
     /// A configuration with defaults: no operator, line 1, station 1, no vehicle, city
-    /// 3702, institution zero, key index 01, composite record 1, validity checked.
+    /// 4520 (Qingdao, T-Union code), institution zero, key index 01, composite record 1,
+    /// validity checked.
     pub fn new(acquirer: impl Into<String>, industry: Industry) -> TerminalConfig {
         TerminalConfig {
             acquirer: acquirer.into(),
@@ -75,7 +77,7 @@ impl TerminalConfig {
             line: 1,
             station: 1,
             vehicle: None,
-            city: CityCode([0x37, 0x02]),
+            city: CityCode([0x45, 0x20]),
             institution: [0; 8],
             key_index: 0x01,
             capp_record: 1,
@@ -108,8 +110,11 @@ pub struct CardInfo {
     pub start_date: NaiveDate,
     /// 有效日期.
     pub expiry_date: NaiveDate,
-    /// 启用标识.
-    pub enabled: bool,
+    /// T-Union 0015 byte 9, 启用标识; `None` for the MOHURD layout, whose 0015 has no such flag
+    /// (byte 8 is the application type) **\[I\]**.
+    pub status: Option<MotAppStatus>,
+    /// 0015 byte 8, the application type (kept raw; checked by nothing).
+    pub app_type: AppType,
     /// The raw card-type code from 0016 (0 when 0016 was not read).
     pub card_type: u8,
 }
@@ -393,7 +398,8 @@ impl Terminal {
             issuer: info.issuer(),
             start_date: info.start_date(),
             expiry_date: info.expiry_date(),
-            enabled: info.is_enabled(),
+            status: info.status(),
+            app_type: info.app_type(),
             card_type: 0,
         })
     }
@@ -425,16 +431,10 @@ impl Terminal {
         let n = self.send(card, "READ BINARY", &READ_0016)?;
         info.card_type = Cardholder::decode(&self.resp[..n])?.card_type;
         if self.config.check_validity {
-            let today = at.date();
-            if !info.enabled {
-                return Err(Error::CardNotValid("application not enabled"));
-            }
-            if today < info.start_date {
-                return Err(Error::CardNotValid("application not yet valid"));
-            }
-            if today > info.expiry_date {
-                return Err(Error::CardNotValid("application expired"));
-            }
+            // The dates, and the T-Union 启用标识 where 0015 has one; never byte 8, which real
+            // cards in use carry as 00, 01, 02, 03 or 82 (issue 17).
+            Invalidity::check(info.status, info.start_date, info.expiry_date, at.date())
+                .map_err(|why| Error::CardNotValid(why.reason()))?;
         }
         Ok(info)
     }

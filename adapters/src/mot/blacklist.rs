@@ -38,7 +38,7 @@ pub const DETAIL: &[Col<B>] = &[
         4,
         Kind::Numeric,
         B::City,
-        "T-Union (administrative-division) city code of the card issuer",
+        "T-Union city code of the card issuer (cities.toml mot_code)",
     ),
     lines::col(
         "card number",

@@ -96,7 +96,7 @@ pub const DETAIL: &[Field] = &[
         4,
         Kind::Numeric,
         Item::Slot(Slot::CityCode),
-        "发卡机构标识 bytes 2–3, T-Union (administrative-division) city code",
+        "发卡机构标识 bytes 2–3, T-Union city code (cities.toml mot_code)",
     ),
     f(
         "card number",

@@ -9,7 +9,7 @@
 //! station.
 //!
 //! Cards are numbered by their 19-digit T-Union card number (the 0015 serial without its first
-//! digit); city codes are T-Union (administrative-division) codes, so a MOHURD-scheme card's
+//! digit); city codes are T-Union city codes (`cities.toml` `mot_code`), so a MOHURD-scheme card's
 //! city is translated through the cities table; card types and industries are the `mot` rows of
 //! the code tables. The file cannot carry M1 records, records without a TAC, MOHURD
 //! authentication codes, or serials that are not 19 decimal digits after a leading 0.

@@ -17,6 +17,37 @@ pub enum ReadTarget {
     Sfi(u8),
 }
 
+/// The register GET BALANCE reads, by P1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BalanceRegister {
+    /// P1 = 00: the purse balance [S].
+    Balance,
+    /// P1 = 01: a second register that real T-Union cards answer and public readers query,
+    /// subtracting it from the P1 = 00 value to show the balance (a "negative purse") [S: reader
+    /// code, issue 17]. What it holds on a card is **[I]**; hutong's simulated cards answer the
+    /// overdraft in use, which is 0 because they never let the purse go below zero.
+    Second,
+}
+
+impl BalanceRegister {
+    /// The P1 byte.
+    pub fn p1(self) -> u8 {
+        match self {
+            BalanceRegister::Balance => 0x00,
+            BalanceRegister::Second => 0x01,
+        }
+    }
+
+    /// The register a P1 byte names (00 or 01).
+    pub fn from_p1(p1: u8) -> Option<BalanceRegister> {
+        match p1 {
+            0x00 => Some(BalanceRegister::Balance),
+            0x01 => Some(BalanceRegister::Second),
+            _ => None,
+        }
+    }
+}
+
 /// A command the simulated card answers and the terminal sends.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
@@ -48,10 +79,12 @@ pub enum Command {
         /// Bytes to read.
         le: u16,
     },
-    /// `80 5C 00 P2 04` — GET BALANCE of the ED or EP.
+    /// `80 5C P1 P2 04` — GET BALANCE of the ED or EP; P1 picks the register.
     GetBalance {
         /// Which purse.
         purse: Purse,
+        /// Which register (P1 00 or 01).
+        register: BalanceRegister,
     },
     /// `80 50 01|03 P2 0B keyIdx amount(4) terminal(6)` — INITIALIZE FOR PURCHASE; P1 = 03 for
     /// a composite (CAPP) purchase.
@@ -194,8 +227,8 @@ impl Command {
                 };
                 CommandApdu::new(CLA_ISO, 0xB2, *record, (sfi << 3) | 0x04, vec![]).with_le(*le)
             }
-            Command::GetBalance { purse } => {
-                CommandApdu::new(CLA_PURSE, 0x5C, 0x00, purse.p2(), vec![]).with_le(4)
+            Command::GetBalance { purse, register } => {
+                CommandApdu::new(CLA_PURSE, 0x5C, register.p1(), purse.p2(), vec![]).with_le(4)
             }
             Command::InitializeForPurchase {
                 composite,
@@ -319,8 +352,9 @@ impl Command {
             }
             0x5C => {
                 expect_cla(CLA_PURSE)?;
-                let purse = Purse::from_p2(apdu.p2)
-                    .filter(|_| apdu.p1 == 0x00)
+                let purse =
+                    Purse::from_p2(apdu.p2).ok_or_else(|| wrong_p1p2("GET BALANCE", apdu))?;
+                let register = BalanceRegister::from_p1(apdu.p1)
                     .ok_or_else(|| wrong_p1p2("GET BALANCE", apdu))?;
                 data_len(apdu, 0, "GET BALANCE data")?;
                 if apdu.le != Some(4) {
@@ -330,7 +364,7 @@ impl Command {
                         actual: apdu.le.map_or(0, usize::from),
                     });
                 }
-                Ok(Command::GetBalance { purse })
+                Ok(Command::GetBalance { purse, register })
             }
             0x50 => {
                 expect_cla(CLA_PURSE)?;
@@ -527,7 +561,14 @@ mod tests {
                 target: ReadTarget::Sfi(0x18),
                 le: 23,
             },
-            Command::GetBalance { purse: Purse::Ep },
+            Command::GetBalance {
+                purse: Purse::Ep,
+                register: BalanceRegister::Balance,
+            },
+            Command::GetBalance {
+                purse: Purse::Ed,
+                register: BalanceRegister::Second,
+            },
             Command::InitializeForPurchase {
                 composite: false,
                 purse: Purse::Ep,
@@ -575,6 +616,7 @@ mod tests {
         assert_eq!(sw("80EE000000"), StatusWord::INSTRUCTION_NOT_SUPPORTED);
         assert_eq!(sw("005C000204"), StatusWord::CLASS_NOT_SUPPORTED);
         assert_eq!(sw("805C000304"), StatusWord::WRONG_P1P2);
+        assert_eq!(sw("805C030204"), StatusWord::WRONG_P1P2);
         assert_eq!(sw("805C000208"), StatusWord::WRONG_LENGTH);
         assert_eq!(
             sw("805002020B0100001C37000000000001"),

@@ -10,7 +10,7 @@ mod command;
 mod raw;
 mod response;
 
-pub use command::{Command, ReadTarget};
+pub use command::{BalanceRegister, Command, ReadTarget};
 pub use raw::{CommandApdu, ResponseApdu};
 pub use response::{
     Balance, CreditForLoadResponse, DebitForPurchaseResponse, InitializeForLoadResponse,

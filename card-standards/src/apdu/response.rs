@@ -9,20 +9,36 @@ fn array<const N: usize>(bytes: &[u8]) -> [u8; N] {
     out
 }
 
-/// GET BALANCE: the balance in fen (4 bytes, big-endian).
+/// GET BALANCE: the balance in fen (4 bytes, big-endian, bit 31 not part of it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Balance(pub u32);
 
 impl Balance {
-    /// Encodes the 4 bytes.
+    /// Bit 31 of the 4-byte answer, which is not part of the balance.
+    pub const BIT31: u32 = 0x8000_0000;
+
+    /// Encodes the 4 bytes (bit 31 clear).
     pub fn encode(&self) -> Vec<u8> {
-        self.0.to_be_bytes().to_vec()
+        (self.0 & !Self::BIT31).to_be_bytes().to_vec()
     }
 
-    /// Parses the 4 bytes.
+    /// Parses the 4 bytes, **masking bit 31**.
+    ///
+    /// Real cards answer GET BALANCE with bit 31 set: nfcim/nfsee's recorded answer
+    /// `8000164E 9000` (`tests/reader-mock.js`) is a card holding 5710 fen. The public readers
+    /// all drop that bit — nfsee (`assets/read.js`) takes the value modulo 0x80000000, and
+    /// metrodroid (`transit/china/ChinaTransitData.kt`, `parseBalance`: "upper bit is some
+    /// garbage") reads bits 1–31 — so it is not part of the balance; read whole it would be
+    /// over two billion fen. What the bit flags is **[I]** unknown. The raw bit is
+    /// [`Balance::bit31`].
     pub fn parse(data: &[u8]) -> Result<Balance> {
         Error::check_len("GET BALANCE response", 4, data.len())?;
-        Ok(Balance(u32::from_be_bytes(array(data))))
+        Ok(Balance(u32::from_be_bytes(array(data)) & !Self::BIT31))
+    }
+
+    /// Whether bit 31 of a 4-byte GET BALANCE answer is set (`false` for any other length).
+    pub fn bit31(data: &[u8]) -> bool {
+        data.len() == 4 && data[0] & 0x80 != 0
     }
 }
 

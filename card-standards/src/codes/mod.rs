@@ -35,13 +35,18 @@ pub struct City {
     pub admin_code: String,
     /// MOHURD 城市代码 (4 digits).
     pub mohurd_code: String,
-    /// City code on T-Union cards (4 digits).
+    /// Where the MOHURD code comes from: `sourced: …` or `inferred: …`.
+    pub mohurd_source: String,
+    /// City code on T-Union cards (4 digits): 0015 bytes 2–3, 0017 bytes 6–7, 001E's acquirer
+    /// city. The region-code list T-Union cards carry, not a GB/T 2260 prefix.
     pub mot_code: String,
+    /// Where the T-Union code comes from: `sourced: …` or `inferred: …`.
+    pub mot_source: String,
 }
 
 impl City {
     /// The 4-digit code a card of `scheme` stores for this city. MOHURD, local and PBOC cards
-    /// use the MOHURD code; T-Union cards the administrative-division prefix.
+    /// use the MOHURD code; T-Union cards the T-Union city code.
     pub fn card_code(&self, scheme: Scheme) -> &str {
         match scheme {
             Scheme::Mot => &self.mot_code,
@@ -164,6 +169,31 @@ impl CodeTables {
             industries: TwoWay::default(),
         };
         for (i, city) in cities.city.into_iter().enumerate() {
+            for (what, source) in [
+                ("mohurd_source", &city.mohurd_source),
+                ("mot_source", &city.mot_source),
+            ] {
+                if !(source.starts_with("sourced: ") || source.starts_with("inferred: ")) {
+                    return Err(Error::CodeTable {
+                        table: "cities",
+                        detail: format!(
+                            "{}: {what} must start with \"sourced: \" or \"inferred: \"",
+                            city.key
+                        ),
+                    });
+                }
+            }
+            for (code, name) in [
+                (&city.mohurd_code, "mohurd_code"),
+                (&city.mot_code, "mot_code"),
+            ] {
+                if code.len() != 4 || !code.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(Error::CodeTable {
+                        table: "cities",
+                        detail: format!("{}: {name} {code} is not 4 decimal digits", city.key),
+                    });
+                }
+            }
             for (index, code, name) in [
                 (&mut tables.by_key, city.key.clone(), "key"),
                 (
@@ -339,17 +369,95 @@ mod tests {
 
     #[test]
     fn translates_a_mohurd_city_code_to_the_t_union_code() {
+        // Until 2026-11-22.1 these expected 3702 and 3711 (GB/T 2260 prefixes), which no real
+        // T-Union card carries (issue 17; docs/card-corrections.md).
         let t = CodeTables::builtin();
         assert_eq!(
             t.translate_city(Scheme::Mohurd, "2660", Scheme::Mot)
                 .unwrap(),
-            "3702"
+            "4520"
         );
         assert_eq!(
-            t.translate_city(Scheme::Mot, "3711", Scheme::Local)
+            t.translate_city(Scheme::Mot, "4770", Scheme::Local)
                 .unwrap(),
             "2768"
         );
+        assert_eq!(
+            t.translate_city(Scheme::Mohurd, "4100", Scheme::Mot)
+                .unwrap(),
+            "5510"
+        );
+        assert_eq!(
+            t.translate_city(Scheme::Mot, "3310", Scheme::Mohurd)
+                .unwrap(),
+            "3100"
+        );
+        // The old GB/T 2260-prefix codes are not T-Union codes any more.
+        for old in ["3702", "3711", "3301", "4301", "1200"] {
+            assert!(t.city_by_mot_code(old).is_err(), "{old}");
+        }
+    }
+
+    #[test]
+    fn every_city_row_says_whether_each_card_code_is_sourced_or_inferred() {
+        let t = CodeTables::builtin();
+        for c in t.cities() {
+            for source in [&c.mohurd_source, &c.mot_source] {
+                assert!(
+                    source.starts_with("sourced: ") || source.starts_with("inferred: "),
+                    "{}: {source}",
+                    c.key
+                );
+            }
+        }
+        // Every T-Union code in the table is sourced.
+        assert!(
+            t.cities()
+                .iter()
+                .all(|c| c.mot_source.starts_with("sourced: "))
+        );
+        let bad = CITIES_TOML.replacen(
+            "mot_source = \"sourced: [TR] cardname-tu.csv issuer 01984520",
+            "mot_source = \"[TR] cardname-tu.csv issuer 01984520",
+            1,
+        );
+        let err = CodeTables::from_toml(&bad, CARD_TYPES_TOML, INDUSTRIES_TOML).unwrap_err();
+        assert!(err.to_string().contains("qingdao: mot_source"), "{err}");
+    }
+
+    /// One test per real T-Union city code: the code a real card of that city carries in 0015
+    /// bytes 2–3 (tripreader-data cardname-tu.csv; nfsee UnionPayRegion; see cities.toml).
+    macro_rules! real_t_union_code {
+        ($($test:ident: $code:literal => $key:literal, issuer $issuer:literal;)*) => {$(
+            #[test]
+            fn $test() {
+                let t = CodeTables::builtin();
+                let city = t.city_by_mot_code($code).unwrap();
+                assert_eq!(city.key, $key);
+                assert_eq!(city.card_code(Scheme::Mot), $code);
+                assert!(city.mot_source.contains($issuer), "{}", city.mot_source);
+                // The MOHURD <-> T-Union translation goes through the same row both ways.
+                let mohurd = t.translate_city(Scheme::Mot, $code, Scheme::Mohurd).unwrap();
+                assert_eq!(t.translate_city(Scheme::Mohurd, mohurd, Scheme::Mot).unwrap(), $code);
+            }
+        )*};
+    }
+
+    real_t_union_code! {
+        t_union_code_4520_is_qingdao: "4520" => "qingdao", issuer "01984520";
+        t_union_code_4770_is_rizhao: "4770" => "rizhao", issuer "03744770";
+        t_union_code_3320_is_ningbo: "3320" => "ningbo", issuer "03473320";
+        t_union_code_2900_is_shanghai: "2900" => "shanghai", issuer "02002900";
+        t_union_code_3350_is_jiaxing: "3350" => "jiaxing", issuer "01493350";
+        t_union_code_3450_is_taizhou: "3450" => "taizhou", issuer "02113450";
+        t_union_code_3370_is_shaoxing: "3370" => "shaoxing", issuer "03493370";
+        t_union_code_3360_is_huzhou: "3360" => "huzhou", issuer "03483360";
+        t_union_code_3310_is_hangzhou_not_taizhou: "3310" => "hangzhou", issuer "01663310";
+        t_union_code_5510_is_changsha: "5510" => "changsha", issuer "02195510";
+        t_union_code_1000_is_beijing: "1000" => "beijing", issuer "01011000";
+        t_union_code_4510_is_jinan: "4510" => "jinan", issuer "03654510";
+        t_union_code_4560_is_yantai: "4560" => "yantai", issuer "02104560";
+        t_union_code_1121_is_tianjin: "1121" => "tianjin", issuer "01131121";
     }
 
     #[test]

@@ -141,6 +141,47 @@ impl fmt::Debug for SessionKey {
     }
 }
 
+/// What diversification does with the DES parity bits of the key it prints.
+///
+/// DES ignores the low bit of each key byte, so a key and its parity-adjusted form encrypt
+/// alike; HSMs and EMV tools print the adjusted form (every byte of odd parity, FIPS 46-3 /
+/// ANSI X3.92), card personalisation logs the raw one (the real Changsha card keys of
+/// STANDARDS.md §2 are not parity-adjusted). hutong's default is [`Parity::Keep`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Parity {
+    /// Print the raw result of the derivation (the default).
+    #[default]
+    Keep,
+    /// Set each byte's low bit so that the byte has odd parity (3DES keys only).
+    Adjust,
+}
+
+impl FromStr for Parity {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Parity> {
+        match s.to_ascii_lowercase().as_str() {
+            "keep" => Ok(Parity::Keep),
+            "adjust" => Ok(Parity::Adjust),
+            _ => Err(Error::UnknownCode {
+                table: "parity modes (adjust, keep)",
+                code: s.to_string(),
+            }),
+        }
+    }
+}
+
+/// `key` with every byte set to odd parity (the low bit adjusted), as DES key tools print it.
+pub fn adjust_parity(key: &Key16) -> Key16 {
+    Key16(key.0.map(|b| {
+        let high = b & 0xFE;
+        if high.count_ones() % 2 == 0 {
+            high | 1
+        } else {
+            high
+        }
+    }))
+}
+
 /// Diversifies a sub-key from `master` with an 8-byte factor (one level).
 ///
 /// 3DES: left = 3DES(MK, factor), right = 3DES(MK, ¬factor) [S: ConardLKL/ChangSha

@@ -13,9 +13,10 @@ mod primitives;
 mod purse;
 mod verifier;
 
-pub use keys::{Algorithm, Key16, SessionKey, diversify, diversify_path};
+pub use keys::{Algorithm, Key16, Parity, SessionKey, adjust_parity, diversify, diversify_path};
 pub use primitives::{
-    des_mac, retail_mac, sm4_encrypt_block, sm4_mac, tdes_decrypt_block, tdes_encrypt_block,
+    des_mac, retail_mac, sm4_cmac, sm4_encrypt_block, sm4_mac, tdes_decrypt_block,
+    tdes_encrypt_block,
 };
 pub use purse::{
     LoadData, PurchaseData, load_mac1, load_mac2, load_session_key, load_tac, purchase_mac1,

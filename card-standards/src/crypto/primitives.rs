@@ -6,6 +6,8 @@
 //!   padding: single-DES CBC under K1, then the last block decrypted under K2 and encrypted
 //!   under K1. Used for secure messaging.
 //! * [`sm4_mac`]: hutong's SM4 profile — SM4-CBC, IV 0, padding method 2 over 16-byte blocks.
+//! * [`sm4_cmac`]: SM4-CMAC — the CMAC construction (NIST SP 800-38B, OMAC1; GB/T 15852.1-2020
+//!   MAC algorithm 5) over SM4, for HSM and PSAM tools that use it; not part of the purse.
 
 use cipher::{Block, BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
 use des::{Des, TdesEde2};
@@ -78,6 +80,15 @@ pub fn retail_mac(key: &[u8; 16], data: &[u8]) -> [u8; 8] {
 pub fn sm4_mac(key: &[u8; 16], data: &[u8]) -> [u8; 16] {
     let cipher = Sm4::new(&(*key).into());
     cbc_mac(data, |b| sm4_encrypt_with(&cipher, b))
+}
+
+/// SM4-CMAC (NIST SP 800-38B / GB/T 15852.1-2020 MAC algorithm 5 over SM4, GB/T 32907): the
+/// whole 16-byte tag. The `cmac` crate's CMAC over `sm4::Sm4`.
+pub fn sm4_cmac(key: &[u8; 16], data: &[u8]) -> [u8; 16] {
+    use cmac::{Cmac, Mac};
+    let mut mac = <Cmac<Sm4> as KeyInit>::new(&(*key).into());
+    mac.update(data);
+    mac.finalize().into_bytes().into()
 }
 
 /// 3DES-EDE2 (two-key triple DES) encryption of one block.

@@ -4,7 +4,7 @@
 //!
 //! | file | type | length |
 //! |---|---|---|
-//! | 0015 (MOHURD, local, PBOC) | [`MohurdAppInfo`] | 30 |
+//! | 0015 (MOHURD, local, PBOC) | [`MohurdAppInfo`] | 30 or 32 |
 //! | 0015 (T-Union) | [`MotAppInfo`] | 30 |
 //! | 0016 | [`Cardholder`] | 55 |
 //! | 0017 (T-Union) | [`MotManagementInfo`] | 60 |
@@ -23,7 +23,7 @@ mod tx_record;
 
 use chrono::{NaiveDate, NaiveDateTime};
 
-pub use app_info::{AppInfo, MohurdAppInfo, MotAppInfo};
+pub use app_info::{AppInfo, AppType, Invalidity, MohurdAppInfo, MotAppInfo, MotAppStatus};
 pub use capp::CappRecord;
 pub use cardholder::Cardholder;
 pub use management::MotManagementInfo;

@@ -1,9 +1,12 @@
 //! What personalisation writes: each scheme's files, the application's FCI and the payment
 //! system environment (PSE) that lists it.
 //!
+//! A profile made from a real card's files ([`CardProfile::from_real_files`]) has its 0015, 0016
+//! and 0017 written byte for byte instead, and its preloaded 0018 records.
+//!
 //! | file | MOHURD, local | T-Union | PBOC |
 //! |---|---|---|---|
-//! | 0015 | 30 B, MOHURD layout \[S\] | 30 B, T-Union layout \[S\] | 30 B, MOHURD layout \[I\] |
+//! | 0015 | 30 B (32 from a real card), MOHURD layout \[S\] | 30 B, T-Union layout \[S\] | 30 B, MOHURD layout \[I\] |
 //! | 0016 | 55 B \[I: the T-Union layout\] | 55 B \[S\] | 55 B \[I\] |
 //! | 0017 | 3 composite records of 48 B \[S: record 02 on a real card; count I\] | 60 B management \[S\] | — |
 //! | 0018 | cyclic, 10 × 23 B \[S\] | cyclic, 10 × 23 B \[S\] | cyclic, 10 × 23 B \[S\] |
@@ -11,7 +14,8 @@
 //! | 001E | — | cyclic, 10 × 48 B \[S: layout; capacity I\] | — |
 
 use card_standards::files::{
-    CardFile, Cardholder, MohurdAppInfo, MotAppInfo, MotManagementInfo, TxRecord,
+    CappRecord, CardFile, Cardholder, MohurdAppInfo, MotAppInfo, MotAppStatus, MotManagementInfo,
+    TxRecord,
 };
 use card_standards::schemes::AppInfoLayout;
 use card_standards::{Scheme, schemes};
@@ -43,32 +47,38 @@ pub(crate) fn tlv(out: &mut Vec<u8>, tag: &[u8], value: &[u8]) {
     out.extend_from_slice(value);
 }
 
-/// The 30 bytes of 0015 for a profile, in its scheme's layout.
+/// The bytes of 0015 for a profile, in its scheme's layout: the real card's bytes when the
+/// profile has them, else 30 bytes built from the profile.
 pub(crate) fn app_info(p: &CardProfile) -> Vec<u8> {
+    if let Some(raw) = &p.real_files.app_info {
+        return raw.clone();
+    }
     match p.scheme.profile().app_info_layout {
+        // Byte 8 is the application type, not an enabled flag: a MOHURD-layout 0015 does not
+        // show whether the application is enabled; the COS does [I].
         AppInfoLayout::Mohurd => MohurdAppInfo {
             issuer_code: p.issuer.issuer_code,
             city_code: p.issuer.city_code,
             industry_code: [0, 0],
             rfu: [0, 0],
-            // A blocked application keeps its 启用 flag: blocking is a state of the COS.
-            app_enabled: u8::from(p.app_state != AppState::NotEnabled),
+            app_type: p.app_type,
             app_version: 0x01,
             serial: p.serial,
             start_date: p.start_date,
             expiry_date: p.expiry_date,
             custom: [0, 0],
+            extra: None,
         }
         .encode(),
         AppInfoLayout::Mot => MotAppInfo {
             issuer_code: p.issuer.issuer_code,
             city_code: p.issuer.city_code,
             issuer_suffix: [0xFF; 4],
-            app_type: 0x02,
+            app_type: p.app_type,
             app_status: match p.app_state {
-                AppState::NotEnabled => 0,
-                AppState::Enabled => 1,
-                AppState::Blocked => 2,
+                AppState::NotEnabled => MotAppStatus::NOT_ENABLED,
+                AppState::Enabled => MotAppStatus::ENABLED,
+                AppState::Blocked => MotAppStatus::STOPPED,
             },
             serial: p.serial,
             start_date: p.start_date,
@@ -79,10 +89,21 @@ pub(crate) fn app_info(p: &CardProfile) -> Vec<u8> {
     }
 }
 
-/// The application's FCI: `6F … 84 AID A5 25 9F08 01 01 9F0C 1E <0015>` \[S: real log\].
-pub(crate) fn fci(aid: &[u8], app_info: &[u8]) -> Vec<u8> {
+/// The FCI's 9F08 (application version) of a scheme: 01 on MOHURD-layout cards \[S: the real
+/// Changsha log\], 02 on T-Union cards \[S: nfcim/nfsee `tests/reader-mock.js`, a real T-Union
+/// FCI; issue 17 also saw two-byte values, which a real-card profile would carry in its own FCI\].
+pub(crate) fn fci_version(scheme: Scheme) -> u8 {
+    match scheme.profile().app_info_layout {
+        AppInfoLayout::Mohurd => 0x01,
+        AppInfoLayout::Mot => 0x02,
+    }
+}
+
+/// The application's FCI: `6F … 84 AID A5 25 9F08 01 <version> 9F0C <len> <0015>` \[S: real
+/// logs\]; the version per [`fci_version`].
+pub(crate) fn fci(scheme: Scheme, aid: &[u8], app_info: &[u8]) -> Vec<u8> {
     let mut prop = Vec::with_capacity(40);
-    tlv(&mut prop, &[0x9F, 0x08], &[0x01]);
+    tlv(&mut prop, &[0x9F, 0x08], &[fci_version(scheme)]);
     tlv(&mut prop, &[0x9F, 0x0C], app_info);
     let mut body = Vec::with_capacity(64);
     tlv(&mut body, &[0x84], aid);
@@ -165,7 +186,27 @@ pub(crate) fn files(p: &CardProfile) -> Vec<Ef> {
     for &fid in scheme_profile.files {
         let ef = match (fid, p.scheme) {
             (0x0015, _) => Ef::transparent(fid, app_info(p)),
-            (0x0016, _) => Ef::transparent(fid, Cardholder::anonymous(p.card_type).encode()),
+            (0x0016, _) => Ef::transparent(
+                fid,
+                p.real_files
+                    .cardholder
+                    .clone()
+                    .unwrap_or_else(|| Cardholder::anonymous(p.card_type).encode()),
+            ),
+            (0x0017, Scheme::Mot) if p.real_files.file_0017.is_some() => {
+                Ef::transparent(fid, p.real_files.file_0017.clone().unwrap_or_default())
+            }
+            (0x0017, _) if p.real_files.file_0017.is_some() => Ef::linear(
+                fid,
+                &p.real_files
+                    .file_0017
+                    .iter()
+                    .flat_map(|raw| raw.chunks(CappRecord::LEN).map(<[u8]>::to_vec))
+                    .collect::<Vec<_>>(),
+                Role::Capp {
+                    lock_at: Some(CAPP_LOCK_AT),
+                },
+            ),
             (0x0017, Scheme::Mot) => Ef::transparent(
                 fid,
                 MotManagementInfo {
@@ -189,7 +230,14 @@ pub(crate) fn files(p: &CardProfile) -> Vec<Ef> {
                     lock_at: Some(CAPP_LOCK_AT),
                 },
             ),
-            (0x0018, _) => Ef::cyclic(fid, TxRecord::LEN, TX_RECORDS, Role::Plain),
+            (0x0018, _) => {
+                let mut ef = Ef::cyclic(fid, TxRecord::LEN, TX_RECORDS, Role::Plain);
+                // Appended oldest first, so that record 1 reads back as the most recent.
+                for rec in p.tx_records.iter().rev() {
+                    ef.append(rec);
+                }
+                ef
+            }
             (0x001A, _) => Ef::linear(
                 fid,
                 &(1..=TRANSIT_RECORDS)
@@ -227,7 +275,7 @@ mod tests {
     fn fci_has_the_shape_of_the_real_card_log() {
         let p = CardProfile::test(Scheme::Mohurd, Algorithm::TripleDes);
         let info = app_info(&p);
-        let fci = fci(schemes::mohurd::AID, &info);
+        let fci = fci(Scheme::Mohurd, schemes::mohurd::AID, &info);
         // 6F 32 84 09 <AID> A5 25 9F08 01 01 9F0C 1E <30 bytes>
         assert_eq!(&fci[..4], &[0x6F, 0x32, 0x84, 0x09]);
         assert_eq!(
@@ -244,7 +292,7 @@ mod tests {
             let info = AppInfo::decode(scheme.profile().app_info_layout, &app_info(&p)).unwrap();
             assert_eq!(info.serial(), p.serial);
             assert_eq!(info.issuer(), p.issuer);
-            assert!(info.is_enabled());
+            assert_eq!(info.validity(p.start_date), Ok(()));
             assert_eq!(info.expiry_date(), p.expiry_date);
         }
     }

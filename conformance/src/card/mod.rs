@@ -32,7 +32,8 @@
 //! | blocked application selected | 9303 | \[I\] FMCOS-style permanent lock |
 //! | composite record locked | 6984 | \[I\] "referenced data invalidated" |
 //! | composite purchase on a card without composite files | 6A81 | \[I\] |
-//! | ED purse (P2 = 01) | 6A86 | \[I\]: the simulated cards carry the EP only |
+//! | ED purse (P2 = 01) on a card without one | 6A86 | \[I\] (EP-only cards; PBOC cards carry an ED beside the EP) |
+//! | GET BALANCE P1 other than 00 (balance) and 01 (second register, answered 0) | 6A86 | ISO 7816-4 |
 //! | file / application not found | 6A82 | ISO 7816-4 |
 //! | record not found | 6A83 | ISO 7816-4 |
 //! | wrong P1/P2, Lc, INS, CLA | 6A86, 6700, 6D00, 6E00 | ISO 7816-4 via [`Command::parse`] |
@@ -43,7 +44,7 @@ mod fs;
 pub(crate) mod layout;
 
 use card_standards::apdu::{
-    Command, CommandApdu, CreditForLoadResponse, DebitForPurchaseResponse,
+    BalanceRegister, Command, CommandApdu, CreditForLoadResponse, DebitForPurchaseResponse,
     InitializeForLoadResponse, InitializeForPurchaseResponse, ReadTarget, ResponseApdu,
     TransactionProveResponse,
 };
@@ -62,6 +63,8 @@ use layout::Pse;
 
 /// The file id of the MF.
 const MF: u16 = 0x3F00;
+/// Records the cyclic 0018 file holds (what [`CardProfile::preload_records`] may fill).
+pub(crate) const TX_RECORD_CAPACITY: usize = layout::TX_RECORDS;
 /// Most composite records one purchase may cache (T-Union writes 001A and 001E).
 const MAX_PENDING: usize = 3;
 
@@ -92,6 +95,7 @@ const NO_RECORD: PendingRecord = PendingRecord {
 #[derive(Debug, Clone, Copy)]
 struct PurchaseSession {
     composite: bool,
+    purse: Purse,
     amount: u32,
     terminal: TerminalId,
     random: [u8; 4],
@@ -102,6 +106,7 @@ struct PurchaseSession {
 
 #[derive(Debug, Clone, Copy)]
 struct LoadSession {
+    purse: Purse,
     amount: u32,
     terminal: TerminalId,
     seq: u16,
@@ -130,8 +135,10 @@ struct LastTx {
 /// The purse state a card keeps in EEPROM: what tests and simulators look at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PurseState {
-    /// Balance in fen.
+    /// EP balance in fen.
     pub balance: u32,
+    /// ED balance in fen, on a card with an ED purse.
+    pub ed_balance: Option<u32>,
     /// Offline (purchase) counter.
     pub offline_seq: u16,
     /// Online (load) counter.
@@ -249,6 +256,7 @@ impl SimCard {
             expiry: bcd::encode_date(profile.expiry_date),
             purse: PurseState {
                 balance: profile.balance,
+                ed_balance: profile.ed_balance,
                 offline_seq: profile.offline_seq,
                 online_seq: profile.online_seq,
             },
@@ -256,7 +264,7 @@ impl SimCard {
             max_balance: profile.max_balance,
             aid,
             df_id: scheme.profile().df_id,
-            fci: layout::fci(aid, &app_info),
+            fci: layout::fci(scheme, aid, &app_info),
             pse: layout::pse(scheme),
             files,
             tx_file,
@@ -363,8 +371,8 @@ impl SimCard {
             Command::ReadRecord { record, target, le } => {
                 out.extend_from_slice(self.read_record(*record, *target, *le)?)
             }
-            Command::GetBalance { purse } => {
-                out.extend_from_slice(&self.get_balance(*purse)?.to_be_bytes())
+            Command::GetBalance { purse, register } => {
+                out.extend_from_slice(&self.get_balance(*purse, *register)?.to_be_bytes())
             }
             Command::InitializeForPurchase {
                 composite,
@@ -548,17 +556,36 @@ impl SimCard {
         if self.df != Df::Adf {
             return Err(StatusWord::CONDITIONS_NOT_SATISFIED);
         }
-        if purse != Purse::Ep {
+        if purse == Purse::Ed && self.purse.ed_balance.is_none() {
             return Err(StatusWord::WRONG_P1P2);
         }
         Ok(())
     }
 
-    /// GET BALANCE of the EP.
-    pub fn get_balance(&mut self, purse: Purse) -> CardResult<u32> {
+    fn balance_of(&self, purse: Purse) -> u32 {
+        match purse {
+            Purse::Ep => self.purse.balance,
+            Purse::Ed => self.purse.ed_balance.unwrap_or(0),
+        }
+    }
+
+    fn set_balance(&mut self, purse: Purse, fen: u32) {
+        match purse {
+            Purse::Ep => self.purse.balance = fen,
+            Purse::Ed => self.purse.ed_balance = Some(fen),
+        }
+    }
+
+    /// GET BALANCE of the EP, or of the ED on a card that has one. P1 = 01, the second register
+    /// real T-Union cards answer (readers subtract it from the balance), answers the overdraft
+    /// in use: always 0, since these cards never let a purse go below zero **\[I\]**.
+    pub fn get_balance(&mut self, purse: Purse, register: BalanceRegister) -> CardResult<u32> {
         self.session = Session::None;
         self.purse_ready(purse)?;
-        Ok(self.purse.balance)
+        Ok(match register {
+            BalanceRegister::Balance => self.balance_of(purse),
+            BalanceRegister::Second => 0,
+        })
     }
 
     fn check_initialize(&self, purse: Purse, key_index: u8) -> CardResult<()> {
@@ -586,15 +613,21 @@ impl SimCard {
         if composite && !self.has_capp {
             return Err(StatusWord::FUNCTION_NOT_SUPPORTED);
         }
+        // A composite (CAPP) purchase debits the EP [I: no source shows one on an ED].
+        if composite && purse == Purse::Ed {
+            return Err(StatusWord::WRONG_P1P2);
+        }
         if self.purse.offline_seq == u16::MAX {
             return Err(StatusWord::COUNTER_AT_LIMIT);
         }
-        if amount > self.purse.balance {
+        let balance = self.balance_of(purse);
+        if amount > balance {
             return Err(StatusWord::INSUFFICIENT_BALANCE);
         }
         let random = self.random4();
         self.session = Session::Purchase(PurchaseSession {
             composite,
+            purse,
             amount,
             terminal,
             random,
@@ -602,7 +635,7 @@ impl SimCard {
             pending_len: 0,
         });
         Ok(InitializeForPurchaseResponse {
-            balance: self.purse.balance,
+            balance,
             offline_seq: self.purse.offline_seq,
             overdraft_limit: self.overdraft_limit,
             key_version: self.key_version,
@@ -654,10 +687,10 @@ impl SimCard {
             return Err(StatusWord::CONDITIONS_NOT_SATISFIED);
         };
         let dt = self.check_date(&date_time)?;
-        let tx_type = if s.composite {
-            TxType::COMPOSITE_PURCHASE
-        } else {
-            TxType::EP_PURCHASE
+        let tx_type = match (s.composite, s.purse) {
+            (true, _) => TxType::COMPOSITE_PURCHASE,
+            (false, Purse::Ep) => TxType::EP_PURCHASE,
+            (false, Purse::Ed) => TxType::ED_PURCHASE,
         };
         let data = PurchaseData {
             amount: s.amount,
@@ -677,7 +710,8 @@ impl SimCard {
             return Err(StatusWord::MAC_ERROR);
         }
         // Every check passed: commit purse, counter, 0018 and the cached records together.
-        self.purse.balance -= s.amount;
+        let before = self.balance_of(s.purse);
+        self.set_balance(s.purse, before - s.amount);
         self.purse.offline_seq += 1;
         let seq_after = self.purse.offline_seq;
         self.append_tx_record(seq_after, s.amount, tx_type, s.terminal, dt);
@@ -713,9 +747,8 @@ impl SimCard {
         if self.purse.online_seq == u16::MAX {
             return Err(StatusWord::COUNTER_AT_LIMIT);
         }
-        if self
-            .purse
-            .balance
+        let balance = self.balance_of(purse);
+        if balance
             .checked_add(amount)
             .is_none_or(|after| after > self.max_balance)
         {
@@ -725,7 +758,7 @@ impl SimCard {
         let seq = self.purse.online_seq;
         let key = crypto::load_session_key(self.alg, &self.keys.dlk, random, seq);
         let data = LoadData {
-            balance_before: self.purse.balance,
+            balance_before: balance,
             amount,
             tx_type: purse.load_type(),
             terminal,
@@ -734,14 +767,15 @@ impl SimCard {
         };
         let mac1 = crypto::load_mac1(&key, &data);
         self.session = Session::Load(LoadSession {
+            purse,
             amount,
             terminal,
             seq,
-            balance_before: self.purse.balance,
+            balance_before: balance,
             key,
         });
         Ok(InitializeForLoadResponse {
-            balance: self.purse.balance,
+            balance,
             online_seq: seq,
             key_version: self.key_version,
             alg_id: self.alg.alg_id(),
@@ -760,10 +794,11 @@ impl SimCard {
             return Err(StatusWord::CONDITIONS_NOT_SATISFIED);
         };
         let dt = self.check_date(&date_time)?;
+        let tx_type = s.purse.load_type();
         let data = LoadData {
             balance_before: s.balance_before,
             amount: s.amount,
-            tx_type: TxType::EP_LOAD,
+            tx_type,
             terminal: s.terminal,
             online_seq: s.seq,
             date_time,
@@ -773,12 +808,12 @@ impl SimCard {
         }
         // The load TAC covers the online counter before it is incremented [V].
         let tac = crypto::load_tac(self.alg, &self.keys.dtk, &data);
-        self.purse.balance += s.amount;
+        self.set_balance(s.purse, s.balance_before + s.amount);
         self.purse.online_seq += 1;
         let seq_after = self.purse.online_seq;
-        self.append_tx_record(seq_after, s.amount, TxType::EP_LOAD, s.terminal, dt);
+        self.append_tx_record(seq_after, s.amount, tx_type, s.terminal, dt);
         self.last = Some(LastTx {
-            tx_type: TxType::EP_LOAD,
+            tx_type,
             seq_after,
             mac: mac2,
             tac,

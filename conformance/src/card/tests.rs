@@ -1,5 +1,6 @@
-use card_standards::crypto::{self, Algorithm, PurchaseData};
-use card_standards::files::{CardFile, TxRecord};
+use card_standards::apdu::BalanceRegister;
+use card_standards::crypto::{self, Algorithm, LoadData, PurchaseData};
+use card_standards::files::{AppInfo, AppType, CardFile, TxRecord};
 use card_standards::{Mac4, Purse, Scheme, StatusWord, TerminalId, TxType};
 
 use super::SimCard;
@@ -126,8 +127,16 @@ fn refusals_of_initialize_use_the_purse_status_words() {
             .map(|_| ()),
         Err(StatusWord::FUNCTION_NOT_SUPPORTED)
     );
+    // A PBOC card has an (empty) ED beside the EP since issue 17: 9401, where an EP-only card
+    // answers 6A86 (this expected 6A86 before).
     assert_eq!(
         c.initialize_for_purchase(false, Purse::Ed, 1, 1, TERMINAL)
+            .map(|_| ()),
+        Err(StatusWord::INSUFFICIENT_BALANCE)
+    );
+    assert_eq!(
+        card(Scheme::Mohurd)
+            .initialize_for_purchase(false, Purse::Ed, 1, 1, TERMINAL)
             .map(|_| ()),
         Err(StatusWord::WRONG_P1P2)
     );
@@ -188,7 +197,10 @@ fn blocked_application_answers_select_with_9303_and_not_enabled_refuses_initiali
     p.app_state = AppState::NotEnabled;
     let mut c = SimCard::personalise(&p).unwrap();
     c.select_by_file_id(0x1001).unwrap();
-    assert_eq!(c.get_balance(Purse::Ep), Ok(10_000));
+    assert_eq!(
+        c.get_balance(Purse::Ep, BalanceRegister::Balance),
+        Ok(10_000)
+    );
     assert_eq!(
         c.initialize_for_load(Purse::Ep, 1, 5, TERMINAL).map(|_| ()),
         Err(StatusWord::CONDITIONS_NOT_SATISFIED)
@@ -352,4 +364,207 @@ fn transmit_survives_arbitrary_bytes() {
         let resp = c.transmit(&bytes);
         assert!(resp.len() >= 2);
     }
+}
+
+/// The real card bytes of `card-standards/tests/data/real_cards.toml` (nfcim/nfsee
+/// `tests/reader-mock.js` at 8727a7e89f4c3b329de85d8ee2226f1092e161d4, MIT; see that file).
+mod real {
+    /// The T-Union FCI of a real Beijing card (CardEnum.TU).
+    pub(super) const TU_FCI: &str = "6F318408A000000632010105A5259F0801029F0C1E01011000FFFFFFFF020103105170070104791381201907182040123100009000";
+    /// The 0018 records 1–3 (READ RECORD answers without SW).
+    pub(super) const RECORDS: [&str; 3] = [
+        "0002000000000003e805000000000024201708301256379000",
+        "0001000000000005dc05300040000570201708301223179000",
+        "000100000000004e2001000000000020201708301219179000",
+    ];
+    /// The 0015 of a real Tsinghua campus card under the MOHURD AID (byte 8 = 03).
+    pub(super) const THU_0015: &str =
+        "62640022333300010301000000000000100011aa201301012015123155669000";
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    hex::decode(s).unwrap()
+}
+
+/// The 9F0C value of an FCI (short lengths only).
+fn fci_0015(fci: &[u8]) -> &[u8] {
+    let at = fci.windows(2).position(|w| w == [0x9F, 0x0C]).unwrap();
+    &fci[at + 3..at + 3 + usize::from(fci[at + 2])]
+}
+
+#[test]
+fn get_balance_p1_01_answers_the_second_register_and_other_p1_6a86() {
+    for scheme in Scheme::ALL {
+        let mut c = card(scheme);
+        assert_eq!(
+            c.transmit(&unhex("805C010204")),
+            unhex("000000009000"),
+            "{scheme}"
+        );
+        assert_eq!(
+            c.transmit(&unhex("805C000204")),
+            unhex("000027109000"),
+            "{scheme}"
+        );
+        assert_eq!(
+            sw(&c.transmit(&unhex("805C020204"))),
+            StatusWord::WRONG_P1P2,
+            "{scheme}"
+        );
+    }
+}
+
+#[test]
+fn the_t_union_fci_carries_9f08_02_and_mohurd_01() {
+    for (scheme, version) in [
+        (Scheme::Mot, 0x02),
+        (Scheme::Mohurd, 0x01),
+        (Scheme::Local, 0x01),
+    ] {
+        let mut c = SimCard::personalise(&CardProfile::test(scheme, Algorithm::TripleDes)).unwrap();
+        let fci = c
+            .select_by_name(super::layout::aid(scheme))
+            .unwrap()
+            .to_vec();
+        let at = fci
+            .windows(3)
+            .position(|w| w == [0x9F, 0x08, 0x01])
+            .unwrap();
+        assert_eq!(fci[at + 3], version, "{scheme}");
+    }
+}
+
+#[test]
+fn a_card_personalised_from_a_real_t_union_0015_and_0018_records_is_that_card() {
+    let fci = unhex(real::TU_FCI);
+    let raw_0015 = fci_0015(&fci[..fci.len() - 2]).to_vec();
+    let records: Vec<Vec<u8>> = real::RECORDS
+        .iter()
+        .map(|r| {
+            let b = unhex(r);
+            b[..b.len() - 2].to_vec()
+        })
+        .collect();
+    let keys = crate::IssuerKeys::test(Algorithm::TripleDes);
+    let mut p = CardProfile::from_real_files(Scheme::Mot, keys, &raw_0015, None, None).unwrap();
+    p.preload_records(&records).unwrap();
+    p.balance = 5710;
+    assert_eq!(p.serial.to_string(), "03105170070104791381");
+    assert_eq!(p.issuer.to_string(), "0101/1000");
+    assert_eq!(
+        (p.offline_seq, p.online_seq),
+        (2, 1),
+        "counters follow the records"
+    );
+    let mut c = SimCard::personalise(&p).unwrap();
+    // SELECT answers the real FCI byte for byte (same 9F08 02, same 0015).
+    assert_eq!(c.transmit(&unhex("00A4040008A00000063201010500")), fci);
+    assert_eq!(
+        c.transmit(&unhex("00B095001E")),
+        [&raw_0015[..], &[0x90, 0x00]].concat()
+    );
+    for (n, want) in real::RECORDS.iter().enumerate() {
+        let got = c.transmit(&[0x00, 0xB2, n as u8 + 1, 0xC4, 0x17]);
+        assert_eq!(hex::encode(got), *want, "record {}", n + 1);
+    }
+    // The real records replay, and the card's next purchase follows them.
+    let init = c
+        .initialize_for_purchase(false, Purse::Ep, 1, 10, TERMINAL)
+        .unwrap();
+    assert_eq!(init.offline_seq, 2);
+    let m = mac1(&c, init.random, 2, 10, false);
+    c.debit_for_purchase(7, WHEN, m).unwrap();
+    assert_eq!(TxRecord::decode(c.record(0x18, 1).unwrap()).unwrap().seq, 3);
+    assert_eq!(
+        hex::encode(c.record(0x18, 4).unwrap()),
+        &real::RECORDS[2][..46]
+    );
+}
+
+#[test]
+fn a_card_personalised_from_a_real_campus_0015_keeps_its_application_type() {
+    let raw = unhex(real::THU_0015);
+    let raw = &raw[..30];
+    let keys = crate::IssuerKeys::test(Algorithm::TripleDes);
+    let p = CardProfile::from_real_files(Scheme::Mohurd, keys, raw, None, None).unwrap();
+    assert_eq!(p.app_type, AppType::TYPE_03);
+    assert_eq!(p.app_state, AppState::Enabled);
+    let mut c = SimCard::personalise(&p).unwrap();
+    let fci = c
+        .select_by_name(super::layout::aid(Scheme::Mohurd))
+        .unwrap()
+        .to_vec();
+    assert_eq!(fci_0015(&fci), raw);
+    let info = AppInfo::decode(Scheme::Mohurd.profile().app_info_layout, fci_0015(&fci)).unwrap();
+    assert_eq!(info.status(), None, "a MOHURD-layout 0015 has no 启用 flag");
+    // Refused inputs name the file.
+    let e = CardProfile::from_real_files(Scheme::Mohurd, keys, &raw[..29], None, None).unwrap_err();
+    assert!(e.to_string().contains("0015"), "{e}");
+    let e =
+        CardProfile::from_real_files(Scheme::Mohurd, keys, raw, Some(&[0; 10]), None).unwrap_err();
+    assert!(e.to_string().contains("0016"), "{e}");
+    let mut p = p.clone();
+    let e = p.preload_records(&[vec![0; 22]]).unwrap_err();
+    assert!(e.to_string().contains("0018 record 1"), "{e}");
+}
+
+#[test]
+fn a_pboc_card_carries_an_ed_purse_beside_the_ep() {
+    let mut p = CardProfile::test(Scheme::Pboc, Algorithm::TripleDes);
+    p.ed_balance = Some(300);
+    let mut c = SimCard::personalise(&p).unwrap();
+    c.select_by_name(super::layout::aid(Scheme::Pboc)).unwrap();
+    assert_eq!(c.transmit(&unhex("805C000104")), unhex("0000012C9000"));
+    // Load 200 fen into the ED: type 01, the EP untouched.
+    let init = c.initialize_for_load(Purse::Ed, 1, 200, TERMINAL).unwrap();
+    assert_eq!(init.balance, 300);
+    let key = crypto::load_session_key(c.alg, &c.keys.dlk, init.random, init.online_seq);
+    let data = LoadData {
+        balance_before: 300,
+        amount: 200,
+        tx_type: TxType::ED_LOAD,
+        terminal: TERMINAL,
+        online_seq: init.online_seq,
+        date_time: WHEN,
+    };
+    assert_eq!(init.mac1, crypto::load_mac1(&key, &data));
+    c.credit_for_load(WHEN, crypto::load_mac2(&key, &data))
+        .unwrap();
+    assert_eq!(
+        (c.purse().ed_balance, c.purse().balance),
+        (Some(500), 10_000)
+    );
+    let rec = TxRecord::decode(c.record(0x18, 1).unwrap()).unwrap();
+    assert_eq!((rec.tx_type, rec.amount), (TxType::ED_LOAD, 200));
+    // A purchase from the ED is type 05.
+    let init = c
+        .initialize_for_purchase(false, Purse::Ed, 1, 50, TERMINAL)
+        .unwrap();
+    assert_eq!(init.balance, 500);
+    let key = crypto::purchase_session_key(c.alg, &c.keys.dpk, init.random, init.offline_seq, 7);
+    let data = PurchaseData {
+        amount: 50,
+        tx_type: TxType::ED_PURCHASE,
+        terminal: TERMINAL,
+        terminal_seq: 7,
+        date_time: WHEN,
+    };
+    c.debit_for_purchase(7, WHEN, crypto::purchase_mac1(&key, &data, None))
+        .unwrap();
+    assert_eq!(
+        (c.purse().ed_balance, c.purse().balance),
+        (Some(450), 10_000)
+    );
+    assert_eq!(
+        TxRecord::decode(c.record(0x18, 1).unwrap())
+            .unwrap()
+            .tx_type,
+        TxType::ED_PURCHASE
+    );
+    // EP-only schemes still refuse the ED.
+    let mut t = card(Scheme::Mot);
+    assert_eq!(
+        sw(&t.transmit(&unhex("805C000104"))),
+        StatusWord::WRONG_P1P2
+    );
 }

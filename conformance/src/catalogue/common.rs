@@ -1,8 +1,8 @@
 //! The cases every scheme shares (numbers 01–39).
 
-use card_standards::apdu::{Command, InitializeForLoadResponse};
+use card_standards::apdu::{BalanceRegister, Command, InitializeForLoadResponse};
 use card_standards::crypto::Algorithm;
-use card_standards::files::{AppInfo, CardFile, TxRecord};
+use card_standards::files::{AppInfo, CardFile, MotAppStatus, TxRecord};
 use card_standards::{Mac4, Purse, Scheme, StatusWord, TxType, bcd};
 use chrono::NaiveDate;
 
@@ -218,10 +218,10 @@ pub(crate) static CASES: &[CaseDef] = &[
     },
     CaseDef {
         number: 20,
-        title: "An application not enabled in 0015 refuses INITIALIZE with 6985",
+        title: "An application not enabled refuses INITIALIZE with 6985",
         reference: R_VALIDITY,
         setup: Setup::Special {
-            needs: "a card whose application is not enabled (启用标识 00)",
+            needs: "a card whose application is not enabled (T-Union 启用标识 00)",
             apply: not_enabled,
         },
         schemes: ALL,
@@ -365,10 +365,12 @@ fn select_answers_the_fci(ctx: &mut CaseRun<'_>) -> Check {
         "the FCI has no application version 9F08"
     );
     let info = fci_app_info(&fci).ok_or("the FCI has no 9F0C copy of 0015")?;
+    let lengths = AppInfo::lengths(scheme.profile().app_info_layout);
     ensure!(
-        info.len() == 30,
-        "9F0C holds {} bytes, expected 30",
-        info.len()
+        lengths.contains(&info.len()),
+        "9F0C holds {} bytes, expected {:?}",
+        info.len(),
+        lengths
     );
     AppInfo::decode(scheme.profile().app_info_layout, info)
         .map_err(|e| format!("the 9F0C copy of 0015 does not decode: {e}"))?;
@@ -715,7 +717,8 @@ fn wrong_p1p2(ctx: &mut CaseRun<'_>) -> Check {
     for apdu in [
         "805002020B0100000000000000000000",
         "805C000304",
-        "805C010204",
+        // P1 = 01 (the second balance register) is valid since issue 17; 02 is not.
+        "805C020204",
         "00B201C500",
         "805402000F00000001202611220800000000000000",
     ] {
@@ -796,7 +799,18 @@ fn not_enabled_refused(ctx: &mut CaseRun<'_>) -> Check {
     let raw = fci_app_info(&fci).ok_or("the FCI has no 9F0C copy of 0015")?;
     let info =
         AppInfo::decode(ctx.scheme().profile().app_info_layout, raw).map_err(|e| e.to_string())?;
-    ensure!(!info.is_enabled(), "0015 says the application is enabled");
+    // A T-Union 0015 says 未启用 in byte 9; a MOHURD-layout 0015 has no such flag (byte 8 is the
+    // application type), so there only the card's refusal shows it.
+    match info.status() {
+        Some(status) => ensure!(
+            status == MotAppStatus::NOT_ENABLED,
+            "0015 启用标识 is {status}, expected 00"
+        ),
+        None => ctx.note(format!(
+            "0015 (MOHURD layout) has no 启用 flag; byte 8, the application type, is {}",
+            info.app_type()
+        )),
+    }
     let key = ctx.terminal().config().key_index;
     let cmd = initialize_purchase(0, key);
     ctx.expect(&cmd, StatusWord::CONDITIONS_NOT_SATISFIED)?;
@@ -814,7 +828,10 @@ fn blocked_refused(ctx: &mut CaseRun<'_>) -> Check {
         StatusWord::APPLICATION_LOCKED,
     )?;
     ctx.expect(
-        &Command::GetBalance { purse: Purse::Ep },
+        &Command::GetBalance {
+            purse: Purse::Ep,
+            register: BalanceRegister::Balance,
+        },
         StatusWord::CONDITIONS_NOT_SATISFIED,
     )?;
     Ok(())

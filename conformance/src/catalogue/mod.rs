@@ -14,7 +14,8 @@ mod common;
 mod specific;
 
 use card_standards::apdu::{
-    Command, InitializeForLoadResponse, InitializeForPurchaseResponse, ResponseApdu,
+    Balance, BalanceRegister, Command, InitializeForLoadResponse, InitializeForPurchaseResponse,
+    ResponseApdu,
 };
 use card_standards::crypto::Algorithm;
 use card_standards::schemes::AuthCodeInMac1;
@@ -380,9 +381,13 @@ impl<'a> CaseRun<'a> {
 
     /// GET BALANCE (the application must be selected).
     pub fn balance(&mut self) -> Check<u32> {
-        let b = self.expect_ok(&Command::GetBalance { purse: Purse::Ep })?;
+        let b = self.expect_ok(&Command::GetBalance {
+            purse: Purse::Ep,
+            register: BalanceRegister::Balance,
+        })?;
         ensure!(b.len() == 4, "GET BALANCE answered {} bytes", b.len());
-        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        // Bit 31 is not part of the balance (card_standards::apdu::Balance::parse).
+        Balance::parse(&b).map(|b| b.0).map_err(|e| e.to_string())
     }
 
     /// Loads enough for `min` fen of purchases if the balance is lower.

@@ -276,3 +276,51 @@ fn detect_finds_the_scheme_of_a_card() {
         assert_eq!(terminal.detect(&mut card).unwrap().scheme, scheme);
     }
 }
+
+#[test]
+fn a_terminal_accepts_mohurd_cards_whatever_0015_byte_8_says_and_checks_dates_and_t_union_status() {
+    use card_standards::files::AppType;
+    use conformance::AppState;
+    // Real cards in daily use carry 00, 02 and 82 in byte 8 (issue 17); before, a terminal with
+    // validity checks refused all but 01 as "application not enabled".
+    for byte8 in [0x00, 0x01, 0x02, 0x03, 0x82] {
+        let mut p = CardProfile::test(Scheme::Mohurd, Algorithm::TripleDes);
+        p.app_type = AppType(byte8);
+        let mut card = SimCard::personalise(&p).unwrap();
+        let mut terminal = terminal_for(&card, &p.keys);
+        let info = terminal
+            .read_card(&mut card, Scheme::Mohurd, now())
+            .unwrap();
+        assert_eq!((info.app_type, info.status), (AppType(byte8), None));
+        terminal
+            .purchase(&mut card, Scheme::Mohurd, 10, now())
+            .unwrap();
+    }
+    // A T-Union card's 启用标识 and every card's dates are still checked.
+    for (state, reason) in [
+        (AppState::NotEnabled, "application not enabled"),
+        (AppState::Blocked, ""),
+    ] {
+        let mut p = CardProfile::test(Scheme::Mot, Algorithm::TripleDes);
+        p.app_state = state;
+        let mut card = SimCard::personalise(&p).unwrap();
+        let mut terminal = terminal_for(&card, &p.keys);
+        let e = terminal
+            .read_card(&mut card, Scheme::Mot, now())
+            .unwrap_err();
+        if !reason.is_empty() {
+            assert!(matches!(e, Error::CardNotValid(r) if r == reason), "{e}");
+        }
+    }
+    let mut p = CardProfile::test(Scheme::Mohurd, Algorithm::TripleDes);
+    p.expiry_date = chrono::NaiveDate::from_ymd_opt(2020, 6, 30).unwrap();
+    let mut card = SimCard::personalise(&p).unwrap();
+    let mut terminal = terminal_for(&card, &p.keys);
+    let e = terminal
+        .read_card(&mut card, Scheme::Mohurd, now())
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::CardNotValid("application expired")),
+        "{e}"
+    );
+}

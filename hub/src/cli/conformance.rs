@@ -19,7 +19,7 @@ use conformance::{
 };
 
 use super::BadInput;
-use super::args::{algorithm, compact_datetime, hex_array};
+use super::args::{HexBytes, algorithm, compact_datetime, hex_array, hex_value};
 
 /// `hutong conformance …`
 #[derive(Debug, Subcommand)]
@@ -81,8 +81,9 @@ pub struct ApduArgs {
     #[arg(long, value_parser = scheme)]
     scheme: Scheme,
     /// The 10-byte application serial, 20 hex digits; its right-most 8 bytes diversify the keys.
-    #[arg(long, value_name = "HEX20", value_parser = hex_array::<10>)]
-    serial: [u8; 10],
+    /// Not needed with --0015, which carries the serial.
+    #[arg(long, value_name = "HEX20", value_parser = hex_array::<10>, required_unless_present = "file_0015")]
+    serial: Option<[u8; 10]>,
     /// The initial balance in fen.
     #[arg(long, value_name = "FEN")]
     balance: u32,
@@ -104,6 +105,27 @@ pub struct ApduArgs {
     /// Issuer city code, 4 hex digits (default: the scheme's test city).
     #[arg(long, value_name = "HEX4", value_parser = hex_array::<2>)]
     city: Option<[u8; 2]>,
+    /// A real card's 0015, hex (30 bytes; 32 in the MOHURD layout): the simulated card becomes
+    /// that card — serial, issuer, city, dates, application type and (T-Union) 启用标识 — and
+    /// answers these bytes in its FCI and READ BINARY.
+    #[arg(long = "0015", id = "file_0015", value_name = "HEX", value_parser = hex_value,
+          conflicts_with_all = ["serial", "issuer", "city"])]
+    file_0015: Option<HexBytes>,
+    /// A real card's 0016, hex (55 bytes; its card type is used); needs --0015.
+    #[arg(long = "0016", value_name = "HEX", value_parser = hex_value, requires = "file_0015")]
+    file_0016: Option<HexBytes>,
+    /// A real card's 0017, hex: T-Union management information (60 bytes) or MOHURD composite
+    /// records (a multiple of 48); needs --0015.
+    #[arg(long = "0017", value_name = "HEX", value_parser = hex_value, requires = "file_0015")]
+    file_0017: Option<HexBytes>,
+    /// A 0018 record to preload, hex (23 bytes); repeat, most recent first (as READ RECORD 1,
+    /// 2, … answered on the real card). The counters follow the records.
+    #[arg(long = "0018", value_name = "HEX", value_parser = hex_value)]
+    file_0018: Vec<HexBytes>,
+    /// The ED purse balance in fen: gives the card an ED beside the EP (default: PBOC cards have
+    /// an empty ED, other schemes none).
+    #[arg(long, value_name = "FEN")]
+    ed_balance: Option<u32>,
 }
 
 /// Runs `hutong conformance …`.
@@ -312,14 +334,35 @@ fn apdu_shell(a: &ApduArgs) -> anyhow::Result<ExitCode> {
         mlk: Key16(a.mlk),
         mtk: Key16(a.mtk),
     };
-    let mut profile = CardProfile::new(a.scheme, CardSerial(a.serial), keys);
+    let mut profile = match (&a.file_0015, a.serial) {
+        (Some(HexBytes(raw)), _) => CardProfile::from_real_files(
+            a.scheme,
+            keys,
+            raw,
+            a.file_0016.as_ref().map(|h| &h.0[..]),
+            a.file_0017.as_ref().map(|h| &h.0[..]),
+        )
+        .map_err(|e| BadInput(format!("--0015/--0016/--0017: {e}")))?,
+        (None, Some(serial)) => CardProfile::new(a.scheme, CardSerial(serial), keys),
+        (None, None) => return Err(BadInput("--serial or --0015 is needed".into()).into()),
+    };
     profile.balance = a.balance;
     profile.max_balance = profile.max_balance.max(a.balance);
+    if let Some(ed) = a.ed_balance {
+        profile.ed_balance = Some(ed);
+        profile.max_balance = profile.max_balance.max(ed);
+    }
     if let Some(code) = a.issuer {
         profile.issuer.issuer_code = IssuerCode(code);
     }
     if let Some(code) = a.city {
         profile.issuer.city_code = CityCode(code);
+    }
+    if !a.file_0018.is_empty() {
+        let records: Vec<Vec<u8>> = a.file_0018.iter().map(|h| h.0.clone()).collect();
+        profile
+            .preload_records(&records)
+            .map_err(|e| BadInput(format!("--0018: {e}")))?;
     }
     let mut card = SimCard::personalise(&profile).map_err(|e| BadInput(e.to_string()))?;
     let mut out = io::stdout().lock();

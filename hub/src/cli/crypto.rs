@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use card_standards::crypto::{self, Algorithm, Key16, LoadData, PurchaseData};
+use card_standards::crypto::{self, Algorithm, Key16, LoadData, Parity, PurchaseData};
 use card_standards::{AuthCode, TerminalId, TxType, bcd};
 use chrono::NaiveDateTime;
 use clap::{Args, Subcommand};
@@ -20,7 +20,7 @@ pub enum CryptoCommand {
     Purchase(PurchaseArgs),
     /// Session key, MAC1, MAC2 and TAC of a load.
     Load(LoadArgs),
-    /// A MAC over arbitrary data (single-DES, retail MAC, or the SM4 profile).
+    /// A MAC over arbitrary data (single-DES, retail MAC, the SM4 profile, or SM4-CMAC).
     Mac(MacArgs),
 }
 
@@ -36,6 +36,15 @@ pub struct DiversifyArgs {
     /// An 8-byte factor (16 hex digits); give it twice for two levels, the first diversifies first.
     #[arg(long, value_name = "HEX16", value_parser = hex_array::<8>, required = true, num_args = 1)]
     factor: Vec<[u8; 8]>,
+    /// DES key parity of the printed key: keep (default) prints the raw derivation, as card
+    /// personalisation logs do; adjust sets every byte to odd parity, as HSM and EMV tools print
+    /// keys. Both encrypt the same (DES ignores the parity bits). 3des only.
+    #[arg(long, value_name = "MODE", default_value = "keep", value_parser = parity)]
+    parity: Parity,
+}
+
+fn parity(s: &str) -> Result<Parity, String> {
+    s.parse().map_err(|_| "expected adjust or keep".to_string())
 }
 
 /// Arguments of `crypto purchase`.
@@ -123,6 +132,11 @@ pub struct MacArgs {
     /// The data, hex (may be empty: "").
     #[arg(long, value_name = "HEX", value_parser = hex_value)]
     data: HexBytes,
+    /// SM4-CMAC (NIST SP 800-38B / GB/T 15852.1-2020 MAC algorithm 5 over SM4) instead of the
+    /// SM4 profile's CBC-MAC; needs --alg sm4. Prints the whole 16-byte tag as "mac_full" and
+    /// its left 4 bytes as "mac".
+    #[arg(long)]
+    cmac: bool,
 }
 
 /// Runs `hutong crypto …`.
@@ -130,7 +144,21 @@ pub(crate) fn run(cmd: CryptoCommand) -> anyhow::Result<ExitCode> {
     let out = match cmd {
         CryptoCommand::Diversify(a) => {
             let key = crypto::diversify_path(a.alg, &Key16(a.master), &a.factor);
-            json!({ "key": key.to_hex() })
+            let key = match (a.parity, a.alg) {
+                (Parity::Keep, _) => key,
+                (Parity::Adjust, Algorithm::TripleDes) => crypto::adjust_parity(&key),
+                (Parity::Adjust, Algorithm::Sm4) => {
+                    return Err(BadInput(
+                        "--parity adjust: SM4 keys have no parity bits (3des only)".into(),
+                    )
+                    .into());
+                }
+            };
+            let parity = match a.parity {
+                Parity::Keep => "keep",
+                Parity::Adjust => "adjust",
+            };
+            json!({ "key": key.to_hex(), "parity": parity })
         }
         CryptoCommand::Purchase(a) => {
             let sk = crypto::purchase_session_key(
@@ -176,8 +204,15 @@ pub(crate) fn run(cmd: CryptoCommand) -> anyhow::Result<ExitCode> {
             alg,
             key: HexBytes(key),
             data: HexBytes(data),
+            cmac,
         }) => {
+            if cmac && alg != Algorithm::Sm4 {
+                return Err(BadInput("--cmac: SM4-CMAC needs --alg sm4".into()).into());
+            }
             let full: Vec<u8> = match (alg, key.len()) {
+                (Algorithm::Sm4, 16) if cmac => {
+                    crypto::sm4_cmac(&key[..].try_into()?, &data).to_vec()
+                }
                 (Algorithm::TripleDes, 8) => crypto::des_mac(&key[..].try_into()?, &data).to_vec(),
                 (Algorithm::TripleDes, 16) => {
                     crypto::retail_mac(&key[..].try_into()?, &data).to_vec()

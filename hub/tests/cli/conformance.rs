@@ -227,3 +227,78 @@ fn apdu_shell_rejects_a_short_serial_with_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--serial"));
 }
+
+/// Real card bytes from nfcim/nfsee `tests/reader-mock.js` (commit
+/// 8727a7e89f4c3b329de85d8ee2226f1092e161d4, MIT), as card-standards/tests/data/real_cards.toml
+/// cites them: a real T-Union FCI, its 0015, and three 0018 records.
+const REAL_TU_FCI: &str = "6F318408A000000632010105A5259F0801029F0C1E01011000FFFFFFFF020103105170070104791381201907182040123100009000";
+const REAL_TU_0015: &str = "01011000FFFFFFFF020103105170070104791381201907182040123100 00";
+const REAL_0018: [&str; 3] = [
+    "0002000000000003E805000000000024201708301256379000",
+    "0001000000000005DC05300040000570201708301223179000",
+    "000100000000004E2001000000000020201708301219179000",
+];
+
+#[test]
+fn apdu_shell_becomes_a_real_card_from_its_0015_and_replays_its_0018_records() {
+    let file_0015 = REAL_TU_0015.replace(' ', "");
+    let records: Vec<String> = REAL_0018.iter().map(|r| r[..46].to_string()).collect();
+    let mut args = vec![
+        "conformance",
+        "apdu",
+        "--scheme",
+        "mot",
+        "--balance",
+        "5710",
+        "--alg",
+        "3des",
+        "--mpk",
+        MPK,
+        "--mlk",
+        MLK,
+        "--mtk",
+        MTK,
+        "--0015",
+        &file_0015,
+    ];
+    for r in &records {
+        args.extend(["--0018", r.as_str()]);
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hutong"))
+        .args(&args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(
+            b"00A4040008A00000063201010500\n805C000204\n805C010204\n00B201C417\n00B202C417\n00B203C417\n00B204C417\n",
+        )
+        .unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<String> = stdout(&out).lines().map(str::to_string).collect();
+    assert_eq!(lines[0], REAL_TU_FCI, "the real FCI, 9F08 02 included");
+    assert_eq!(lines[1], "0000164E9000");
+    assert_eq!(lines[2], "000000009000", "P1 = 01, the second register");
+    assert_eq!(&lines[3..6], &REAL_0018[..]);
+    assert_eq!(lines[6], "6A83");
+
+    // --0015 carries the serial: giving both is bad input, as is a 0015 of the wrong length.
+    let mut both = args[..16].to_vec();
+    both.extend(["--serial", SERIAL]);
+    let out = hutong(&both);
+    assert_eq!(out.status.code(), Some(2));
+    let mut short = args[..14].to_vec();
+    short.extend(["--0015", "0101"]);
+    let out = hutong(&short);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("0015"));
+}

@@ -136,6 +136,86 @@ fn mac_uses_single_des_for_8_byte_keys_and_the_retail_mac_for_16() {
 }
 
 #[test]
+fn diversify_keeps_parity_by_default_and_adjusts_it_on_request() {
+    let args = |parity: Option<&str>| {
+        let mut v = vec![
+            "crypto",
+            "diversify",
+            "--alg",
+            "3des",
+            "--master",
+            "11223344556677888877665544332211",
+            "--factor",
+            "4100000089999985",
+        ];
+        if let Some(p) = parity {
+            v.extend(["--parity", p]);
+        }
+        json(&hutong(&v))
+    };
+    let default = args(None);
+    assert_eq!(default["parity"], "keep");
+    assert_eq!(args(Some("keep"))["key"], default["key"]);
+    let adjusted = args(Some("adjust"));
+    assert_eq!(adjusted["parity"], "adjust");
+    let key = hex::decode(adjusted["key"].as_str().unwrap()).unwrap();
+    assert!(key.iter().all(|b| b.count_ones() % 2 == 1), "{key:02X?}");
+    let raw = hex::decode(default["key"].as_str().unwrap()).unwrap();
+    assert!(key.iter().zip(&raw).all(|(a, b)| a & 0xFE == b & 0xFE));
+}
+
+#[test]
+fn a_parity_adjusted_real_card_key_gives_the_real_cards_purchase_answers() {
+    // The Changsha DPK A338D92A10C8285411E761445C831C22 with odd parity in every byte
+    // (card-standards/tests/data/vectors.toml, [[parity]] changsha-dpk).
+    let mut args = COMPOSITE.to_vec();
+    let at = args.iter().position(|a| *a == "--dpk").unwrap() + 1;
+    args[at] = "A238D92A10C8295410E661455D831C23";
+    let v = json(&hutong(&args));
+    assert_eq!(v["session_key"], "45B5E6403E9995A8");
+    assert_eq!(v["mac1"], "303D735D");
+}
+
+#[test]
+fn mac_cmac_computes_sm4_cmac() {
+    // Key: GB/T 32907's example key. "abc" is docs/seals.md's worked example; the 16-byte
+    // message is RFC 4493's example 2, its SM4-CMAC computed with OpenSSL 3.0.19
+    // (card-standards/tests/data/vectors.toml, [[cmac]]).
+    for (data, tag) in [
+        ("616263", "8E75238AC2672A6AEE408C1E251854D8"),
+        (
+            "6BC1BEE22E409F96E93D7E117393172A",
+            "07A0861EDEDD5CFCEAD8489011600B9C",
+        ),
+    ] {
+        let v = json(&hutong(&[
+            "crypto",
+            "mac",
+            "--alg",
+            "sm4",
+            "--cmac",
+            "--key",
+            "0123456789ABCDEFFEDCBA9876543210",
+            "--data",
+            data,
+        ]));
+        assert_eq!(v["mac_full"], tag);
+        assert_eq!(v["mac"], &tag[..8]);
+    }
+    let profile = json(&hutong(&[
+        "crypto",
+        "mac",
+        "--alg",
+        "sm4",
+        "--key",
+        "0123456789ABCDEFFEDCBA9876543210",
+        "--data",
+        "616263",
+    ]));
+    assert_ne!(profile["mac_full"], "8E75238AC2672A6AEE408C1E251854D8");
+}
+
+#[test]
 fn wrong_input_exits_2_naming_the_argument() {
     let cases: &[(&[&str], &str)] = &[
         (
@@ -189,6 +269,50 @@ fn wrong_input_exits_2_naming_the_argument() {
                 "00",
             ],
             "--factor",
+        ),
+        (
+            &[
+                "crypto",
+                "diversify",
+                "--alg",
+                "sm4",
+                "--master",
+                "11223344556677888877665544332211",
+                "--factor",
+                "0000000000002660",
+                "--parity",
+                "adjust",
+            ],
+            "--parity",
+        ),
+        (
+            &[
+                "crypto",
+                "diversify",
+                "--alg",
+                "3des",
+                "--master",
+                "11223344556677888877665544332211",
+                "--factor",
+                "0000000000002660",
+                "--parity",
+                "odd",
+            ],
+            "--parity",
+        ),
+        (
+            &[
+                "crypto",
+                "mac",
+                "--alg",
+                "3des",
+                "--cmac",
+                "--key",
+                "0123456789ABCDEF",
+                "--data",
+                "00",
+            ],
+            "--cmac",
         ),
     ];
     for (args, named) in cases {
