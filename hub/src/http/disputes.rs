@@ -7,7 +7,9 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Extension, State};
+
+use super::extract::{self, Path, Query};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -134,7 +136,7 @@ async fn disputes_act(
     Authed(who): Authed,
     config: Option<Extension<DisputeConfig>>,
     Path(id): Path<String>,
-    Json(action): Json<Action>,
+    extract::Json(action): extract::Json<Action>,
 ) -> Result<Response, CaseApiError> {
     let id = parse_id(&id)?;
     own_case(&state, &who.code, id).await?;

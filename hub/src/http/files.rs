@@ -2,7 +2,7 @@
 //! download (`GET /v1/files/{file_id}`).
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
@@ -12,6 +12,7 @@ use serde::Deserialize;
 use tokio_util::io::ReaderStream;
 
 use super::error::{ApiError, AuditNote};
+use super::extract::{Path, Query};
 use super::{AppState, Authed};
 use crate::delivery::seal_for;
 use crate::seal::SEAL_HEADER;
@@ -47,6 +48,17 @@ async fn files_upload(
     {
         return Err(ApiError::PayloadTooLarge(limit));
     }
+    let empty = || {
+        ApiError::BadRequest(format!(
+            "{name}: the file is empty (a file carries at least its header); nothing stored"
+        ))
+    };
+    if headers
+        .get(header::CONTENT_LENGTH)
+        .is_some_and(|v| v.as_bytes() == b"0")
+    {
+        return Err(empty());
+    }
     // A participant with a seal key seals every upload: the SM4-CMAC of the body, computed
     // while it streams in; a missing or wrong seal is rejected at ingest (F05), the file kept.
     let seal_key = state.store.seal_key(&who.code).await?;
@@ -68,6 +80,10 @@ async fn files_upload(
         }
     }
     let staged = writer.finish().await?;
+    if staged.bytes == 0 {
+        state.vault.discard(staged).await;
+        return Err(empty());
+    }
     if let Some(first) = state
         .store
         .inbound_by_digest(&who.code, &staged.sha256)

@@ -5,6 +5,7 @@
 
 mod disputes;
 pub mod error;
+mod extract;
 mod files;
 mod openapi;
 mod settlements;

@@ -83,7 +83,7 @@ pub(crate) fn document() -> Value {
                     "responses": {
                         "201": {"description": "Stored durably; the receipt", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Receipt"}}}},
                         "200": {"description": "The same content was sent before: the first receipt, nothing new stored", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Receipt"}}}},
-                        "400": err("Bad name or body"),
+                        "400": err("Bad name, an empty body, or a body cut off"),
                         "403": err("The certificate's participant is not registered"),
                         "413": err("Larger than the configured limit")
                     }
@@ -117,7 +117,7 @@ pub(crate) fn document() -> Value {
                                     "description": "in: uploaded by the caller; out: addressed to the caller; both when absent"}],
                     "responses": {
                         "200": {"description": "Oldest first", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/FileInfo"}}}}},
-                        "400": err("Bad direction")
+                        "400": err("Bad or repeated query parameter")
                     }
                 }
             },

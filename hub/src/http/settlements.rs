@@ -1,7 +1,9 @@
 //! `/v1/settlements/{day}`: the caller's own statement of a closed settlement window, as JSON
 //! (default) or, with `?format=xml|csv|xlsx`, as the `camt.053.001.08` XML, CSV or XLSX file.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+
+use super::extract::{Path, Query};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;

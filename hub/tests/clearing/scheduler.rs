@@ -123,10 +123,12 @@ async fn the_cutoff_job_closes_the_day_at_its_time() {
         db.store.closed_window(day).await.unwrap().is_none(),
         "nothing closes before its time"
     );
+    // The window row is written first and the settlement outputs after it, in the same job
+    // run: wait for the outputs too, not just the window.
     let mut closed = None;
     for _ in 0..60 {
         closed = db.store.closed_window(day).await.unwrap();
-        if closed.is_some() {
+        if closed.is_some() && db.store.window_output(day, "pacs009", "-").await.unwrap() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

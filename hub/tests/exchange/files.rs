@@ -300,3 +300,55 @@ async fn the_router_refuses_a_dot_dot_name_that_a_raw_client_sends() {
         assert_eq!(response.status(), 400, "{uri}");
     }
 }
+
+#[tokio::test]
+async fn an_empty_upload_is_refused_at_once_with_a_json_400_and_nothing_is_stored() {
+    let hub = Hub::start().await;
+    let party = hub.participant("RIZHAO").await;
+    let response = hub
+        .raw(Some(&party))
+        .put(format!("{}/v1/files/0", hub.url))
+        .body(Vec::<u8>::new())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains("empty"), "{body}");
+    let stored = hub.store.files_of("RIZHAO", Direction::In).await.unwrap();
+    assert!(stored.is_empty(), "{stored:?}");
+    let staging = hub.vault.data_dir().join("files/tmp");
+    assert_eq!(std::fs::read_dir(staging).unwrap().count(), 0);
+}
+
+#[tokio::test]
+async fn a_malformed_query_is_answered_with_a_json_400_not_plain_text() {
+    let hub = Hub::start().await;
+    let party = hub.participant("RIZHAO").await;
+    for path in [
+        "/v1/files?direction=in&direction=in",
+        "/v1/settlements/2026-12-01?format=xml&format=xml",
+    ] {
+        let response = hub
+            .raw(Some(&party))
+            .get(format!("{}{path}", hub.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            reqwest::StatusCode::BAD_REQUEST,
+            "{path}"
+        );
+        let kind = response.headers()[reqwest::header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(kind.starts_with("application/json"), "{path}: {kind}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert!(
+            body["error"].as_str().unwrap().contains("duplicate field"),
+            "{path}: {body}"
+        );
+    }
+}
