@@ -421,9 +421,13 @@ pub async fn produce_outputs(
     let mut outputs = Vec::new();
 
     let name = format!("pacs009_{day}.xml");
+    // Shared storage (PostgreSQL): the instruction is kept in the database too, under this
+    // path relative to the data directory, so any replica can read it back.
+    let shared_path = format!("settlements/{day}/{name}");
     let path = dir.join(&name);
     // A pacs.009 carries at least one transfer: a day without net positions has none.
     let path = if pacs_done {
+        let path = vault.local(&shared_path).await.map_err(output_err)?;
         path.exists().then_some(path)
     } else {
         let instructions = settlement::settlement_instructions(
@@ -445,7 +449,12 @@ pub async fn produce_outputs(
             )
             .map_err(output_err)?;
             write_durably(path, &xml).await?;
-            digest = Some(sha256_hex(&xml));
+            let sha256 = sha256_hex(&xml);
+            vault
+                .share(&shared_path, &sha256)
+                .await
+                .map_err(output_err)?;
+            digest = Some(sha256);
         }
         store
             .record_window_output(

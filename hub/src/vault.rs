@@ -222,7 +222,8 @@ impl Vault {
     }
 
     /// Copies the body of `stored_path` from this data directory into shared storage if it is
-    /// not there yet (`hutong storage migrate`); `false` when there was nothing to do.
+    /// not there yet (a file the hub wrote in place, such as the pacs.009; `hutong storage
+    /// migrate`); `false` when there was nothing to do (or no shared storage).
     pub async fn share(&self, stored_path: &str, sha256: &str) -> Result<bool, VaultError> {
         let Some(store) = &self.shared else {
             return Ok(false);

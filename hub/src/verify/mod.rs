@@ -170,7 +170,9 @@ pub async fn verify_day(
     // Shared storage: bring each output this machine has no copy of from the database, so the
     // checks below read the bytes every replica serves. A body that cannot be fetched is left
     // missing, and its check says so.
-    for stored in outputs.iter().filter_map(|o| o.stored_path.as_deref()) {
+    let pacs009 = format!("settlements/{day}/pacs009_{day}.xml");
+    let stored_outputs = outputs.iter().filter_map(|o| o.stored_path.as_deref());
+    for stored in stored_outputs.chain([pacs009.as_str()]) {
         if let Err(e) = vault.local(stored).await {
             tracing::warn!(stored, error = %e, "verify: not fetched from shared storage");
         }

@@ -101,7 +101,7 @@ impl ClosedDay {
                 .unwrap()
                 .into(),
         );
-        let vault = Vault::open(&self.data).unwrap();
+        let vault = Vault::open_for(&self.data, store).unwrap();
         hub::day::close_day(
             store,
             &vault,
@@ -117,10 +117,15 @@ impl ClosedDay {
 
     /// `hutong verify --day DAY` on this day's storage, with `extra` arguments.
     fn verify(&self, extra: &[&str]) -> Output {
+        self.verify_in(&self.data, extra)
+    }
+
+    /// `hutong verify --day DAY` on this day's database with the data directory `data`.
+    fn verify_in(&self, data: &Path, extra: &[&str]) -> Output {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_hutong"));
         cmd.env_remove("DATABASE_URL")
             .args(["verify", "--day", DAY, "--data-dir"])
-            .arg(&self.data)
+            .arg(data)
             .args(extra);
         if let DbTarget::Url(url) = &self.db.target {
             cmd.args(["--database", url]);
@@ -210,6 +215,34 @@ on_both!(
     verify_fails_when_a_stored_position_was_altered,
     verify_fails_when_a_file_differs_from_the_digest_recorded_when_written,
 );
+
+/// Shared storage: a replica that did not close the day (its data directory empty) proves it
+/// from the bodies in the database, the pacs.009 included.
+#[tokio::test]
+async fn verify_passes_from_another_replicas_empty_data_directory_on_postgres() {
+    let Some(d) = ClosedDay::new(true).await else {
+        return;
+    };
+    let elsewhere = d.data.join("another-replica");
+    let o = d.verify_in(&elsewhere, &[]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "stdout:\n{out}\nstderr:\n{err}");
+    for line in [
+        "ok    pacs009.amounts: expected 4700 fen, found 4700 fen",
+        "ok    package QD: expected 2 records, 2650 fen, found 2 records, 2650 fen",
+        "ok    digest STMT_2026-11-21_QD.xlsx",
+        "ok    digest pacs009_2026-11-21.xml",
+    ] {
+        assert!(out.contains(line), "no {line:?} in\n{out}");
+    }
+    assert!(
+        elsewhere
+            .join("settlements")
+            .join(DAY)
+            .join("pacs009_2026-11-21.xml")
+            .exists()
+    );
+}
 
 async fn verify_passes_on_a_day_as_it_was_closed(d: ClosedDay) {
     let o = d.verify(&[]);
