@@ -3,6 +3,7 @@
 mod cards;
 mod catalogue;
 mod flows;
+mod pcsc;
 mod reports;
 
 use chrono::{NaiveDate, NaiveDateTime};
