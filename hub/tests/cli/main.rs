@@ -7,6 +7,7 @@ mod demo;
 mod ingest;
 mod operations;
 mod participants;
+mod pcsc;
 mod simulate;
 
 use std::process::{Command, Output};
