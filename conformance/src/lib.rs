@@ -50,6 +50,7 @@
 
 mod card;
 pub mod catalogue;
+pub mod dump;
 mod error;
 #[cfg(feature = "pcsc")]
 mod pcsc_reader;

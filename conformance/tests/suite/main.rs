@@ -2,6 +2,7 @@
 
 mod cards;
 mod catalogue;
+mod decode;
 mod flows;
 mod pcsc;
 mod reports;
