@@ -56,7 +56,9 @@ fn every_schemes_card_decodes_to_what_it_was_personalised_with_and_did() {
             assert_eq!(dump.scheme, scheme);
 
             // The FCI names the scheme and carries 0015.
-            let fci = json(&decode::decode(FileKind::Fci, None, &[dump.fci.clone()]).unwrap());
+            let fci = json(
+                &decode::decode(FileKind::Fci, None, std::slice::from_ref(&dump.fci)).unwrap(),
+            );
             assert_eq!(fci["scheme"], scheme.to_string());
             let info = &fci["fci"]["app_info"];
             assert_eq!(info["serial"], profile.serial.to_string());
