@@ -577,7 +577,8 @@ pub fn fci(scheme: Option<Scheme>, bytes: &[u8]) -> Result<FciView> {
 /// The GET BALANCE response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BalanceView {
-    /// The balance as [`Balance::parse`] reads it.
+    /// The balance as [`Balance::parse`] reads it (`fen`, `yuan`).
+    #[serde(flatten)]
     pub balance: Money,
     /// The 4 bytes as answered.
     pub raw: String,

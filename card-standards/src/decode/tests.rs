@@ -99,10 +99,9 @@ fn unknown_codes_are_kept_raw_and_never_named() {
 fn balance_and_cardholder_are_named_and_typed() {
     let j = json_of(&decode(FileKind::Balance, None, &[hex("000027109000")]).unwrap());
     assert_eq!(
-        j["balance"]["balance"],
-        json!({"fen": 10000, "yuan": "100.00"})
+        j["balance"],
+        json!({"fen": 10000, "yuan": "100.00", "raw": "00002710"})
     );
-    assert_eq!(j["balance"]["raw"], "00002710");
     let mut holder = Cardholder::anonymous(0x02);
     holder.name[..6].copy_from_slice("张三".as_bytes());
     holder.id_number[..4].copy_from_slice(b"1234");
@@ -198,7 +197,7 @@ fn trace_reads_hutong_and_catalogue_forms_and_names_purse_fields() {
     assert!(ex[0].decoded.is_none());
     let j = serde_json::to_value(&ex[1]).unwrap();
     assert_eq!(j["fields"]["purse"], "EP");
-    assert_eq!(j["decoded"]["balance"]["balance"]["yuan"], "100.00");
+    assert_eq!(j["decoded"]["balance"]["yuan"], "100.00");
     let j = serde_json::to_value(&ex[2]).unwrap();
     assert_eq!(j["name"], "INITIALIZE FOR PURCHASE");
     assert_eq!(j["fields"]["amount_fen"], "200");

@@ -128,9 +128,9 @@ fn every_schemes_card_decodes_to_what_it_was_personalised_with_and_did() {
             }
             let b =
                 json(&decode::decode(FileKind::Balance, None, &[dump.balance.unwrap()]).unwrap());
-            assert_eq!(b["balance"]["balance"]["fen"], balance);
+            assert_eq!(b["balance"]["fen"], balance);
             assert_eq!(
-                b["balance"]["balance"]["yuan"],
+                b["balance"]["yuan"],
                 format!("{}.{:02}", balance / 100, balance % 100)
             );
         }

@@ -1,5 +1,6 @@
 //! Whole-binary tests of the `hutong` command line, one module per subcommand.
 
+mod card;
 mod certs;
 mod conformance;
 mod crypto;

@@ -190,3 +190,50 @@ fn run_with_vpcd_serves_a_fresh_card_per_case_and_passes_the_whole_catalogue() {
         "{text}"
     );
 }
+
+#[test]
+fn card_read_through_the_virtual_reader_gives_the_cards_files_as_json() {
+    let _bench = BENCH.lock().unwrap_or_else(|e| e.into_inner());
+    if !bench_ready() {
+        return;
+    }
+    let vcard = Vcard::start(&["--scheme", "mot", "--balance", "4321"]);
+    let log = std::env::temp_dir().join(format!("hutong-bench-{}-read.log", std::process::id()));
+    let out = hutong(&[
+        "card",
+        "read",
+        "--reader",
+        READER,
+        "--log",
+        log.to_str().unwrap(),
+    ]);
+    let j = super::json(&out);
+    assert_eq!(j["reader"], READER);
+    assert_eq!(j["scheme"], "mot");
+    assert_eq!(j["balance"]["balance"]["fen"], 4321);
+    assert_eq!(j["balance"]["balance"]["yuan"], "43.21");
+    assert_eq!(
+        j["files"]["0015"]["app_info"]["card_number"],
+        "3104370200000000001"
+    );
+    assert_eq!(j["files"]["0017"]["management"]["interoperable"], true);
+    assert_eq!(j["fci"]["fci"]["aid"], "A000000632010105");
+    for file in ["0016", "0018", "001A", "001E"] {
+        assert!(j["files"].get(file).is_some(), "{file}");
+    }
+    // The log it wrote reads back with `card trace`, and the card saw the same exchanges.
+    let traced = hutong(&["card", "trace", "--json", log.to_str().unwrap()]);
+    let exchanges: serde_json::Value = serde_json::from_slice(&traced.stdout).unwrap();
+    let n = exchanges.as_array().unwrap().len();
+    assert!(n > 5, "{exchanges}");
+    assert!(
+        exchanges
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["decoded"]["app_info"]["layout"] == "mot")
+    );
+    std::fs::remove_file(log).unwrap();
+    let card_log = vcard.stop();
+    assert_eq!(card_log.iter().filter(|l| l.starts_with(">> ")).count(), n);
+}
