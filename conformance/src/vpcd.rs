@@ -97,8 +97,8 @@ pub fn atr(scheme: Scheme) -> Vec<u8> {
 
 /// The virtual card's TCP connection to vpcd.
 ///
-/// vpcd writes a message's length and its body with two `send` calls and does not disable
-/// Nagle's algorithm, so the body waits until the length is acknowledged; with the receiver's
+/// Debian's vpcd (3.3+dfsg-2, seen with strace) writes a message's length and its body with two
+/// `send` calls and does not disable Nagle's algorithm, so the body waits until the length is acknowledged; with the receiver's
 /// delayed ACK that costs 40 ms per APDU. The stream therefore asks for an immediate ACK
 /// (Linux `TCP_QUICKACK`) before every read: an APDU then takes well under a millisecond.
 #[derive(Debug)]
