@@ -48,6 +48,7 @@ pub mod bcd;
 mod canonical;
 pub mod codes;
 pub mod crypto;
+pub mod decode;
 mod error;
 pub mod files;
 mod identity;

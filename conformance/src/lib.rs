@@ -50,6 +50,7 @@
 
 mod card;
 pub mod catalogue;
+pub mod dump;
 mod error;
 #[cfg(feature = "pcsc")]
 mod pcsc_reader;
@@ -59,6 +60,9 @@ mod reader;
 pub mod report;
 mod runner;
 mod terminal;
+#[cfg(feature = "pcsc")]
+mod virtual_reader;
+pub mod vpcd;
 
 pub use card::{PurseState, SimCard};
 pub use catalogue::{Case, CaseRun, Setup, catalogue, catalogue_for};
@@ -76,3 +80,5 @@ pub use terminal::{
     CardInfo, Pending, PendingLoad, PendingPurchase, Recovery, Terminal, TerminalConfig,
     fci_app_info,
 };
+#[cfg(feature = "pcsc")]
+pub use virtual_reader::VirtualCards;

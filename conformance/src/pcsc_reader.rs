@@ -8,8 +8,18 @@ use crate::error::{Error, Result};
 use crate::reader::CardReader;
 
 fn pcsc_err(what: &str, e: pcsc::Error) -> Error {
-    Error::Reader(format!("PC/SC {what}: {e}"))
+    match e {
+        pcsc::Error::NoSmartcard | pcsc::Error::RemovedCard | pcsc::Error::UnpoweredCard
+            if what == "connect" =>
+        {
+            Error::Reader(format!("{NO_CARD_YET}: {e}"))
+        }
+        _ => Error::Reader(format!("PC/SC {what}: {e}")),
+    }
 }
+
+/// How a connect error begins when the reader has no (powered) card yet.
+const NO_CARD_YET: &str = "PC/SC connect: no card";
 
 /// A card in a PC/SC reader. T=0 conventions are handled: `61xx` is followed by GET
 /// RESPONSE, `6Cxx` by the command again with Le = xx.
@@ -84,6 +94,22 @@ impl PcscReader {
             card,
             buf: vec![0; MAX_BUFFER_SIZE],
         })
+    }
+
+    /// [`PcscReader::connect`], retried while the reader is empty or the card not yet powered
+    /// (a card just put on the reader, a virtual card just connected to vpcd) for up to `wait`.
+    pub fn connect_waiting(name: &str, wait: std::time::Duration) -> Result<PcscReader> {
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            match PcscReader::connect(name) {
+                Err(Error::Reader(why))
+                    if std::time::Instant::now() < deadline && why.starts_with(NO_CARD_YET) =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                other => return other,
+            }
+        }
     }
 
     /// The reader's name.

@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
+use std::time::Duration;
 
 use card_standards::{Scheme, StatusWord};
 use quick_xml::escape::escape;
@@ -73,17 +74,28 @@ fn summary_of<'a>(cases: impl Iterator<Item = &'a CaseReport>) -> Summary {
     s
 }
 
-/// Writes the report as JUnit XML: one `<testsuite>` per scheme, one `<testcase>` per case
-/// with `<failure>` or `<skipped>`, and the APDU trace in `<system-out>`.
+/// Seconds with three decimals, as JUnit's `time` (xUnit's `SUREFIRE_TIME` allows no more).
+fn seconds(d: Duration) -> String {
+    format!("{}.{:03}", d.as_secs(), d.subsec_millis())
+}
+
+/// Writes the report as JUnit XML that validates against Jenkins' JUnit schemas (junit-4 and
+/// the xUnit plugin's junit-10, in `conformance/xsd/`): one `<testsuite>` per scheme with its
+/// counts, `time` and a `timestamp` carrying the run clock's UTC offset (+08:00, China Standard
+/// Time); one `<testcase>` per case with its `time`, a `<skipped>` (the reason as its text) or a
+/// `<failure>`, and the APDU trace in `<system-out>`. `<testsuites>` carries no skipped count:
+/// neither schema allows one there.
 pub fn write_junit(report: &Report, out: &mut impl Write) -> io::Result<()> {
     let total = report.summary();
+    let total_time: Duration = report.cases.iter().map(|c| c.duration).sum();
+    let timestamp = format!("{}+08:00", report.started.format("%Y-%m-%dT%H:%M:%S"));
     writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
     writeln!(
         out,
-        r#"<testsuites name="hutong conformance" tests="{}" failures="{}" skipped="{}" errors="0">"#,
+        r#"<testsuites name="hutong conformance" tests="{}" failures="{}" errors="0" time="{}">"#,
         report.cases.len(),
         total.failed,
-        total.skipped
+        seconds(total_time)
     )?;
     for scheme in Scheme::ALL {
         let cases: Vec<&CaseReport> = report.cases.iter().filter(|c| c.scheme == scheme).collect();
@@ -91,13 +103,14 @@ pub fn write_junit(report: &Report, out: &mut impl Write) -> io::Result<()> {
             continue;
         }
         let s = summary_of(cases.iter().copied());
+        let time: Duration = cases.iter().map(|c| c.duration).sum();
         writeln!(
             out,
-            r#"  <testsuite name="conformance.{scheme}" tests="{}" failures="{}" skipped="{}" errors="0" timestamp="{}">"#,
+            r#"  <testsuite name="conformance.{scheme}" tests="{}" failures="{}" errors="0" skipped="{}" time="{}" timestamp="{timestamp}">"#,
             cases.len(),
             s.failed,
             s.skipped,
-            report.started.format("%Y-%m-%dT%H:%M:%S")
+            seconds(time),
         )?;
         writeln!(
             out,
@@ -108,8 +121,9 @@ pub fn write_junit(report: &Report, out: &mut impl Write) -> io::Result<()> {
             let name = format!("{} {}", case.id, case.title);
             writeln!(
                 out,
-                r#"    <testcase classname="conformance.{scheme}" name="{}">"#,
-                escape(name.as_str())
+                r#"    <testcase classname="conformance.{scheme}" name="{}" time="{}">"#,
+                escape(name.as_str()),
+                seconds(case.duration)
             )?;
             let message = case.message.as_deref().unwrap_or("");
             match case.verdict {
@@ -120,9 +134,7 @@ pub fn write_junit(report: &Report, out: &mut impl Write) -> io::Result<()> {
                     escape(message),
                     escape(format!("{message}\n{}", case.reference).as_str())
                 )?,
-                Verdict::Skipped => {
-                    writeln!(out, r#"      <skipped message="{}"/>"#, escape(message))?
-                }
+                Verdict::Skipped => writeln!(out, "      <skipped>{}</skipped>", escape(message))?,
             }
             if !case.trace.is_empty() {
                 writeln!(
@@ -310,6 +322,7 @@ mod tests {
                     verdict: Verdict::Passed,
                     message: None,
                     trace: vec![exchange.clone(), TraceEvent::Reset],
+                    duration: Duration::from_micros(12_345),
                 },
                 CaseReport {
                     id: "MOT-02".into(),
@@ -326,6 +339,7 @@ mod tests {
                             response: None,
                         },
                     ],
+                    duration: Duration::from_millis(1_500),
                 },
                 CaseReport {
                     id: "PBOC-03".into(),
@@ -335,6 +349,7 @@ mod tests {
                     verdict: Verdict::Skipped,
                     message: Some("needs a blocked card".into()),
                     trace: vec![],
+                    duration: Duration::ZERO,
                 },
             ],
         }
@@ -355,13 +370,15 @@ mod tests {
         write_junit(&report(), &mut out).unwrap();
         let xml = String::from_utf8(out).unwrap();
         assert!(xml.contains(
-            r#"<testsuites name="hutong conformance" tests="3" failures="1" skipped="1""#
+            r#"<testsuites name="hutong conformance" tests="3" failures="1" errors="0" time="1.512">"#
         ));
-        assert!(
-            xml.contains(r#"<testsuite name="conformance.mot" tests="2" failures="1" skipped="0""#)
-        );
+        assert!(xml.contains(
+            r#"<testsuite name="conformance.mot" tests="2" failures="1" errors="0" skipped="0" time="1.512" timestamp="2026-11-22T08:00:00+08:00">"#
+        ));
+        assert!(xml.contains(r#"name="MOT-01 first &lt;case&gt;" time="0.012">"#));
         assert!(xml.contains(r#"<failure message="expected 9000, got 6985 &lt;oops&gt;""#));
-        assert!(xml.contains(r#"<skipped message="needs a blocked card"/>"#));
+        assert!(xml.contains("<skipped>needs a blocked card</skipped>"));
+        assert!(xml.contains(r#"skipped="1" time="0.000""#));
         assert!(xml.contains("first &lt;case&gt;"));
         // Well-formed: quick-xml reads it to the end.
         let mut reader = quick_xml::Reader::from_str(&xml);

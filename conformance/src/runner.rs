@@ -2,6 +2,7 @@
 //! behind a [`CardReader`] — and collects verdicts and APDU traces into a [`Report`].
 
 use std::fmt;
+use std::time::{Duration, Instant};
 
 use card_standards::Scheme;
 use chrono::NaiveDateTime;
@@ -50,6 +51,9 @@ pub struct CaseReport {
     pub message: Option<String>,
     /// Every APDU exchanged, with notes.
     pub trace: Vec<TraceEvent>,
+    /// How long preparing and running the case took (wall time, for the JUnit `time`; the
+    /// only clock the crate reads, and it never changes a verdict).
+    pub duration: Duration,
 }
 
 /// Counts of verdicts.
@@ -78,7 +82,8 @@ impl fmt::Display for Summary {
 pub struct Report {
     /// What the cases ran against.
     pub target: String,
-    /// The run's clock (transaction times start one second after it).
+    /// The run's clock in China Standard Time, UTC+08:00 (transaction times start one second
+    /// after it).
     pub started: NaiveDateTime,
     /// One report per case, in catalogue order.
     pub cases: Vec<CaseReport>,
@@ -230,6 +235,7 @@ impl<R: CardReader> CardSource for RealCard<R> {
 
 /// Runs one case.
 pub fn run_case(case: &Case, source: &mut dyn CardSource, now: NaiveDateTime) -> CaseReport {
+    let begun = Instant::now();
     let mut report = CaseReport {
         id: case.id.clone(),
         title: case.title,
@@ -238,6 +244,7 @@ pub fn run_case(case: &Case, source: &mut dyn CardSource, now: NaiveDateTime) ->
         verdict: Verdict::Passed,
         message: None,
         trace: Vec::new(),
+        duration: Duration::ZERO,
     };
     match source.prepare(case) {
         Err(Unavailable::Skip(why)) => {
@@ -269,6 +276,7 @@ pub fn run_case(case: &Case, source: &mut dyn CardSource, now: NaiveDateTime) ->
             report.trace = ctx.take_trace();
         }
     }
+    report.duration = begun.elapsed();
     report
 }
 

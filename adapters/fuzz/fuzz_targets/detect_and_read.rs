@@ -2,7 +2,7 @@
 //! reader accepts, the same format's writer must be able to write.
 #![no_main]
 
-use adapters::{Format, ReadOptions};
+use adapters::ReadOptions;
 use card_standards::CodeTables;
 use libfuzzer_sys::fuzz_target;
 

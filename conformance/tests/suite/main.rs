@@ -2,7 +2,9 @@
 
 mod cards;
 mod catalogue;
+mod decode;
 mod flows;
+mod pcsc;
 mod reports;
 
 use chrono::{NaiveDate, NaiveDateTime};

@@ -34,6 +34,9 @@ pub enum ConformanceCommand {
     Apdu(ApduArgs),
     /// List the PC/SC readers (needs a build with `--features pcsc`).
     Readers,
+    /// Be a simulated card in vsmartcard's virtual reader (vpcd, a pcscd driver): anything
+    /// that talks PC/SC then talks to this card. Logs every APDU pair; stays until stopped.
+    Vcard(VcardArgs),
 }
 
 fn scheme(s: &str) -> Result<Scheme, String> {
@@ -62,9 +65,19 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
     /// Run against the card in this PC/SC reader instead of simulated cards (needs a build
-    /// with `--features pcsc` and --keys).
-    #[arg(long, value_name = "NAME", requires = "keys")]
+    /// with `--features pcsc`, and --keys or --vpcd).
+    #[arg(long, value_name = "NAME")]
     reader: Option<String>,
+    /// With --reader naming vpcd's virtual reader: serve a fresh simulated card for each case
+    /// into vpcd at HOST:PORT (as `conformance vcard` does) and run the whole catalogue over
+    /// PC/SC, special cards included.
+    #[arg(
+        long,
+        value_name = "HOST:PORT",
+        requires = "reader",
+        conflicts_with = "keys"
+    )]
+    vpcd: Option<String>,
     /// TOML file with the master keys the real card's keys were diversified from: alg, mpk,
     /// mlk, mtk, and optionally key_index (default 1).
     #[arg(long, value_name = "FILE")]
@@ -128,6 +141,30 @@ pub struct ApduArgs {
     ed_balance: Option<u32>,
 }
 
+/// Arguments of `conformance vcard`.
+#[derive(Debug, Args)]
+pub struct VcardArgs {
+    /// The card's scheme: local, mohurd, mot or pboc.
+    #[arg(long, value_parser = scheme)]
+    scheme: Scheme,
+    /// The algorithm of the catalogue's test keys (without --keys): 3des or sm4.
+    #[arg(long, value_parser = algorithm, default_value = "3des", conflicts_with = "keys")]
+    alg: Algorithm,
+    /// The 10-byte application serial, 20 hex digits (default: the scheme's test serial).
+    #[arg(long, value_name = "HEX20", value_parser = hex_array::<10>)]
+    serial: Option<[u8; 10]>,
+    /// The initial balance in fen.
+    #[arg(long, value_name = "FEN", default_value_t = 10_000)]
+    balance: u32,
+    /// The master keys to personalise the card from, as for `run --keys` (default: the
+    /// catalogue's test keys).
+    #[arg(long, value_name = "FILE")]
+    keys: Option<PathBuf>,
+    /// Where vpcd listens: its first reader on 35963, the second on 35964.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:35963")]
+    vpcd: String,
+}
+
 /// Runs `hutong conformance …`.
 pub(crate) fn run(cmd: ConformanceCommand) -> anyhow::Result<ExitCode> {
     match cmd {
@@ -135,6 +172,7 @@ pub(crate) fn run(cmd: ConformanceCommand) -> anyhow::Result<ExitCode> {
         ConformanceCommand::Run(a) => run_catalogue(&a),
         ConformanceCommand::Apdu(a) => apdu_shell(&a),
         ConformanceCommand::Readers => readers(),
+        ConformanceCommand::Vcard(a) => vcard(&a),
     }
 }
 
@@ -233,7 +271,6 @@ fn run_with(
 /// The keys file of a real-card run.
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-#[cfg_attr(not(feature = "pcsc"), allow(dead_code))]
 struct KeysFile {
     alg: String,
     mpk: String,
@@ -243,13 +280,11 @@ struct KeysFile {
     key_index: u8,
 }
 
-#[cfg_attr(not(feature = "pcsc"), allow(dead_code))]
 fn default_key_index() -> u8 {
     1
 }
 
-#[cfg_attr(not(feature = "pcsc"), allow(dead_code))]
-fn read_keys(path: &Path) -> anyhow::Result<(IssuerKeys, u8)> {
+pub(crate) fn read_keys(path: &Path) -> anyhow::Result<(IssuerKeys, u8)> {
     let bad = |what: String| BadInput(format!("{}: {what}", path.display()));
     let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
     let file: KeysFile = toml::from_str(&text).map_err(|e| bad(e.to_string()))?;
@@ -269,16 +304,25 @@ fn read_keys(path: &Path) -> anyhow::Result<(IssuerKeys, u8)> {
     Ok((keys, file.key_index))
 }
 
+/// How long `run --reader` and `card read` wait for a card on the reader.
+#[cfg(feature = "pcsc")]
+pub(crate) const CARD_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 #[cfg(feature = "pcsc")]
 fn run_real(a: &RunArgs, name: &str, now: NaiveDateTime) -> anyhow::Result<ExitCode> {
     use conformance::{LoadHost, Psam, RealCard, Terminal, TerminalConfig};
 
+    if let Some(vpcd) = &a.vpcd {
+        let mut source = conformance::VirtualCards::start(vpcd.as_str(), name)
+            .with_context(|| format!("vpcd at {vpcd}"))?;
+        return run_with(a, &mut source, &a.schemes, now);
+    }
     let path = a
         .keys
         .as_deref()
         .ok_or_else(|| BadInput("--reader needs --keys FILE".into()))?;
     let (keys, key_index) = read_keys(path)?;
-    let mut reader = conformance::PcscReader::connect(name)?;
+    let mut reader = conformance::PcscReader::connect_waiting(name, CARD_WAIT)?;
     let scheme = match a.schemes.as_slice() {
         [one] => *one,
         [] => {
@@ -325,6 +369,62 @@ fn readers() -> anyhow::Result<ExitCode> {
 #[cfg(not(feature = "pcsc"))]
 fn readers() -> anyhow::Result<ExitCode> {
     Err(no_pcsc())
+}
+
+fn vcard(a: &VcardArgs) -> anyhow::Result<ExitCode> {
+    use conformance::vpcd::{self, VirtualSlot, VpcdStream};
+
+    let (keys, key_index) = match &a.keys {
+        Some(path) => read_keys(path)?,
+        None => (IssuerKeys::test(a.alg), 1),
+    };
+    let serial = a
+        .serial
+        .map_or_else(|| CardProfile::test_serial(a.scheme), CardSerial);
+    let mut profile = CardProfile::new(a.scheme, serial, keys);
+    profile.balance = a.balance;
+    profile.max_balance = profile.max_balance.max(a.balance);
+    profile.key_index = key_index;
+    let card = SimCard::personalise(&profile).map_err(|e| BadInput(e.to_string()))?;
+    let slot = VirtualSlot::new(card);
+    let mut out = io::stdout().lock();
+    writeln!(
+        out,
+        "# simulated {} card {} ({} keys), ATR {}",
+        a.scheme,
+        profile.serial,
+        keys.alg,
+        hex::encode_upper(vpcd::atr(a.scheme))
+    )?;
+    out.flush()?;
+    let mut waiting = false;
+    loop {
+        match VpcdStream::connect(a.vpcd.as_str()) {
+            Ok(mut stream) => {
+                waiting = false;
+                writeln!(out, "# connected to vpcd at {}", a.vpcd)?;
+                out.flush()?;
+                let served = vpcd::serve(&mut stream, &slot, |event| {
+                    let _ = writeln!(out, "{}", vpcd::log_line(event));
+                    let _ = out.flush();
+                });
+                let why = served.err().map_or("closed".to_string(), |e| e.to_string());
+                writeln!(out, "# vpcd connection ended ({why}); reconnecting")?;
+                out.flush()?;
+            }
+            Err(e) if !waiting => {
+                waiting = true;
+                writeln!(
+                    out,
+                    "# waiting for vpcd at {} ({e}): is pcscd running with vsmartcard-vpcd?",
+                    a.vpcd
+                )?;
+                out.flush()?;
+            }
+            Err(_) => {}
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
 }
 
 fn apdu_shell(a: &ApduArgs) -> anyhow::Result<ExitCode> {

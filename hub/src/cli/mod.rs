@@ -7,6 +7,7 @@ mod bench;
 mod bench_clear;
 mod bench_e2e;
 mod bench_ingest;
+mod card;
 mod certs;
 mod clear;
 mod config;
@@ -84,6 +85,10 @@ pub enum Command {
     /// The conformance suite: list and run the catalogue, reports, an APDU shell on a card.
     #[command(subcommand)]
     Conformance(conformance::ConformanceCommand),
+    /// Card tools: decode dumped files and responses to JSON, annotate APDU logs, read a card
+    /// on a PC/SC reader.
+    #[command(subcommand)]
+    Card(card::CardCommand),
     /// The hub's certificate authority: CA, server and participant certificates, revocation.
     #[command(subcommand)]
     Certs(certs::CertsCommand),
@@ -133,6 +138,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(cmd) => bench::run(cmd),
         Command::Simulate(args) => simulate::run(args),
         Command::Conformance(cmd) => conformance::run(cmd),
+        Command::Card(cmd) => card::run(cmd),
         Command::Certs(cmd) => certs::run(cmd),
         Command::Participants(cmd) => participants::run(cmd),
         Command::Serve(args) => serve::run(args),

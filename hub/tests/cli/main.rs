@@ -1,5 +1,6 @@
 //! Whole-binary tests of the `hutong` command line, one module per subcommand.
 
+mod card;
 mod certs;
 mod conformance;
 mod crypto;
@@ -7,6 +8,7 @@ mod demo;
 mod ingest;
 mod operations;
 mod participants;
+mod pcsc;
 mod simulate;
 
 use std::process::{Command, Output};
