@@ -170,8 +170,16 @@ pub struct AppInfoView {
     pub byte8: String,
     /// Byte 9 as stored (MOHURD: 应用版本; T-Union: 启用标识).
     pub byte9: String,
-    /// Whether the application is enabled, as [`AppInfo::is_enabled`] reads the flags.
-    pub enabled: bool,
+    /// What byte 8, the application type ([`crate::files::AppType`]), is known as; `unknown`
+    /// for a value no source shows (what each value means is inferred).
+    pub app_type: String,
+    /// T-Union byte 9, 启用标识 ([`AppInfo::status`]): `true` when enabled (01); `None` in
+    /// the MOHURD layout, which defines no enabled flag.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// The 启用标识 in words, where the layout has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
     /// 启用日期.
     pub start_date: NaiveDate,
     /// 有效日期.
@@ -189,7 +197,7 @@ pub fn app_info(scheme: Scheme, bytes: &[u8]) -> Result<AppInfoView> {
             "mohurd",
             Some(hex::encode_upper(a.industry_code)),
             None,
-            a.app_enabled,
+            a.app_type.0,
             a.app_version,
             a.custom,
         ),
@@ -197,8 +205,8 @@ pub fn app_info(scheme: Scheme, bytes: &[u8]) -> Result<AppInfoView> {
             "mot",
             None,
             Some(hex::encode_upper(a.issuer_suffix)),
-            a.app_type,
-            a.app_status,
+            a.app_type.0,
+            a.app_status.0,
             a.custom,
         ),
     };
@@ -213,7 +221,13 @@ pub fn app_info(scheme: Scheme, bytes: &[u8]) -> Result<AppInfoView> {
         issuer_suffix,
         byte8: format!("{byte8:02X}"),
         byte9: format!("{byte9:02X}"),
-        enabled: info.is_enabled(),
+        app_type: info.app_type().meaning().unwrap_or("unknown").to_string(),
+        enabled: info
+            .status()
+            .map(|s| s == crate::files::MotAppStatus::ENABLED),
+        status: info
+            .status()
+            .map(|s| format!("{:02X} {}", s.0, s.meaning().unwrap_or("unknown"))),
         start_date: info.start_date(),
         expiry_date: info.expiry_date(),
         custom: hex::encode_upper(custom),

@@ -199,7 +199,10 @@ fn fields_of(command: &Command) -> Fields {
             }
             f.add("le", le);
         }
-        Command::GetBalance { purse } => f.add("purse", format!("{purse:?}").to_uppercase()),
+        Command::GetBalance { purse, register } => {
+            f.add("purse", format!("{purse:?}").to_uppercase());
+            f.add("register", format!("{register:?}").to_lowercase())
+        }
         Command::InitializeForPurchase {
             composite,
             purse,
