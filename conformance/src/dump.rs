@@ -124,7 +124,13 @@ pub fn read_card(reader: &mut dyn CardReader, schemes: &[Scheme]) -> Result<Card
         };
         files.push((id, dump));
     }
-    let balance = match exchange(reader, &Command::GetBalance { purse: Purse::Ep })? {
+    let balance = match exchange(
+        reader,
+        &Command::GetBalance {
+            purse: Purse::Ep,
+            register: card_standards::apdu::BalanceRegister::Balance,
+        },
+    )? {
         (data, sw) if sw.is_ok() => Ok(data),
         (_, sw) => Err(sw),
     };
