@@ -18,6 +18,7 @@
 //! | reconcile | [`reconcile`] | partners' results, matching, card audit, late presentment, resolution rules |
 //! | dispute | [`disputes`] | dispute cases: stages, deadlines, evidence, adjustments |
 //! | run | [`scheduler`] | the one scheduler of every timed job (cut-off, results intake, deadlines, reconciliation, checks) |
+//! | drill | [`drill`] | `hutong drill`: the day through replicas killed at random, held against a clean run |
 //! | watch | [`ops`], [`metrics`] | the operations listener (`/healthz`, `/readyz`, `/metrics`) and the counters behind it |
 //! | people | [`console`] | the finance console (server-rendered pages) |
 //! | | [`cli`], [`demo`] | the `hutong` commands; the whole day end to end on the embedded default |
@@ -64,6 +65,7 @@ pub mod day;
 pub mod delivery;
 pub mod demo;
 pub mod disputes;
+pub mod drill;
 pub mod http;
 pub mod ingest;
 pub mod metrics;

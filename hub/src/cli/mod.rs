@@ -14,6 +14,7 @@ mod config;
 mod conformance;
 mod crypto;
 mod demo;
+mod drill;
 mod ingest;
 mod init;
 mod participants;
@@ -63,6 +64,10 @@ pub enum Command {
     /// Check a `serve` configuration file without starting anything.
     #[command(subcommand)]
     Config(config::ConfigCommand),
+    /// A seeded fault drill: a simulated day through N replicas (PostgreSQL, a private
+    /// cluster) or one server (SQLite) killed and restarted at random, held against a clean
+    /// run of the same day. Exit 0 when every invariant held, 1 otherwise.
+    Drill(drill::DrillArgs),
     /// File storage: `migrate` copies a data directory's file bodies into PostgreSQL's shared
     /// storage, so that every replica serves them.
     Storage(storage::StorageCommand),
@@ -131,6 +136,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status(args) => status::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Storage(cmd) => storage::run(cmd),
+        Command::Drill(args) => drill::run(args),
         Command::Crypto(cmd) => crypto::run(cmd),
         Command::Clear(args) => clear::run_clear(args),
         Command::Positions(args) => clear::run_positions(args),

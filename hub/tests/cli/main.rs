@@ -5,6 +5,7 @@ mod certs;
 mod conformance;
 mod crypto;
 mod demo;
+mod drill;
 mod ingest;
 mod operations;
 mod participants;
