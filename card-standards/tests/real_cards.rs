@@ -249,3 +249,50 @@ fn real_0018_records_decode_and_reencode_byte_for_byte() {
         assert_eq!(r.encode(), raw, "{}", c.name);
     }
 }
+
+/// The decoder (`hutong card decode`) turns every real 0015 of the file into the JSON a
+/// compliance engineer reads: the same issuer, city, serial, dates, application type and
+/// (T-Union) enabled flag as the sources' readers show.
+#[test]
+fn the_decoder_turns_each_real_0015_into_named_fields() {
+    use card_standards::decode::{FileKind, decode};
+    let mut decoded = 0;
+    for c in real_cards().app_info {
+        if c.refused.is_some() {
+            continue;
+        }
+        let scheme = match c.layout.as_str() {
+            "mot" => Scheme::Mot,
+            _ => Scheme::Mohurd,
+        };
+        let (kind, hex_text) = match (&c.fci, &c.bytes) {
+            (Some(fci), _) => (FileKind::Fci, fci),
+            (None, Some(b)) => (FileKind::AppInfo, b),
+            (None, None) => panic!("{}: no bytes", c.name),
+        };
+        let d = decode(kind, Some(scheme), &[hex::decode(hex_text).unwrap()])
+            .unwrap_or_else(|e| panic!("{}: {e}", c.name));
+        let j = serde_json::to_value(&d).unwrap();
+        assert_eq!(j["status_word"], "9000 (success)", "{}: {j}", c.name);
+        let a = if kind == FileKind::Fci {
+            &j["fci"]["app_info"]
+        } else {
+            &j["app_info"]
+        };
+        assert_eq!(a["layout"], c.layout, "{}: {j}", c.name);
+        assert_eq!(a["issuer_code"].as_str(), c.issuer.as_deref(), "{}", c.name);
+        assert_eq!(a["city"]["raw"].as_str(), c.city.as_deref(), "{}", c.name);
+        assert_eq!(a["serial"].as_str(), c.serial.as_deref(), "{}", c.name);
+        assert_eq!(a["start_date"].as_str(), c.start.as_deref(), "{}", c.name);
+        assert_eq!(a["expiry_date"].as_str(), c.expiry.as_deref(), "{}", c.name);
+        if let Some(t) = c.app_type {
+            assert_eq!(a["byte8"], format!("{t:02X}"), "{}", c.name);
+        }
+        match (scheme, c.status) {
+            (Scheme::Mot, Some(s)) => assert_eq!(a["enabled"], s == 1, "{}", c.name),
+            _ => assert!(a.get("enabled").is_none(), "{}: {a}", c.name),
+        }
+        decoded += 1;
+    }
+    assert!(decoded >= 3, "only {decoded} real 0015 files decoded");
+}

@@ -638,13 +638,13 @@ pub struct Decoded {
     pub content: Content,
 }
 
-/// Strips a trailing 9000 from a dump when the lengths say it is the status word: the bytes
-/// are not a valid length for the file with it, and are without it.
+/// Strips a trailing 9000 from a dump when the bytes without it are a valid length for the
+/// file. Where both lengths are valid (a 30-byte MOHURD 0015 with its 9000 is 32 bytes, the
+/// length of the 32-byte variant) the 9000 is taken as the status word, as a reader's dump
+/// carries it: a 32-byte 0015 that ends in 90 00 is given with its own 9000 (34 bytes).
 fn strip_sw(bytes: &[u8], valid: impl Fn(usize) -> bool) -> (&[u8], Option<StatusWord>) {
     match bytes {
-        [data @ .., 0x90, 0x00] if !valid(bytes.len()) && valid(data.len()) => {
-            (data, Some(StatusWord::OK))
-        }
+        [data @ .., 0x90, 0x00] if valid(data.len()) => (data, Some(StatusWord::OK)),
         _ => (bytes, None),
     }
 }

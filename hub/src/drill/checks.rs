@@ -67,18 +67,34 @@ pub(crate) async fn run(
             ));
             out.push(check(
                 "every record accounted for once",
-                f.unbalanced == 0 && f.records == c.records,
+                f.unbalanced == 0,
                 format!(
-                    "{} records read (clean {}); {} results where accepted + rejected ≠ read",
-                    f.records, c.records, f.unbalanced
+                    "{} results where accepted + rejected ≠ read; {} records read (clean {})",
+                    f.unbalanced, f.records, c.records
                 ),
             ));
+            // A file rejected whole counts the records read before its check stopped: F04 (a
+            // sequence number another file took) stops before them, F02 after. Which of two
+            // files sharing a sequence number is ingested first decides which of the two it
+            // gets when replicas ingest at once, so records read and rejected may differ from
+            // the clean run; the records accepted, each record's rejection and the files
+            // rejected whole may not.
             out.push(check(
                 "the same records accepted and rejected",
-                (f.accepted, f.rejected) == (c.accepted, c.rejected) && f.by_code == c.by_code,
+                f.accepted == c.accepted
+                    && f.by_code == c.by_code
+                    && f.rejected_whole == c.rejected_whole,
                 format!(
-                    "accepted {} (clean {}), rejected {} (clean {}), by code {:?} (clean {:?})",
-                    f.accepted, c.accepted, f.rejected, c.rejected, f.by_code, c.by_code
+                    "accepted {} (clean {}); record rejections by code {:?} (clean {:?}); files \
+                     rejected whole {} (clean {}); records rejected {} (clean {})",
+                    f.accepted,
+                    c.accepted,
+                    f.by_code,
+                    c.by_code,
+                    f.rejected_whole,
+                    c.rejected_whole,
+                    f.rejected,
+                    c.rejected
                 ),
             ));
         }

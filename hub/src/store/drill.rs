@@ -20,6 +20,8 @@ pub struct IngestTotals {
     pub rejected: i64,
     /// Results whose accepted and rejected records do not add up to the records read.
     pub unbalanced: i64,
+    /// Files rejected whole (an `F` code).
+    pub rejected_whole: i64,
     /// Rejections by code.
     pub by_code: Vec<(String, i64)>,
 }
@@ -32,13 +34,20 @@ impl Store {
         let results = "SELECT count(*), CAST(coalesce(sum(records), 0) AS BIGINT), \
                        CAST(coalesce(sum(accepted), 0) AS BIGINT), \
                        CAST(coalesce(sum(rejected), 0) AS BIGINT), \
-                       count(CASE WHEN records <> accepted + rejected THEN 1 END) \
+                       count(CASE WHEN records <> accepted + rejected THEN 1 END), \
+                       count(CASE WHEN code IS NOT NULL THEN 1 END) \
                        FROM file_results";
         let codes = "SELECT code, count(*) FROM rejections GROUP BY code ORDER BY code";
         let (files_in, waiting): (i64, i64) =
             on_db!(self, pool => sqlx::query_as(files).fetch_one(pool).await?);
-        let (results, records, accepted, rejected, unbalanced): (i64, i64, i64, i64, i64) =
-            on_db!(self, pool => sqlx::query_as(results).fetch_one(pool).await?);
+        let (results, records, accepted, rejected, unbalanced, rejected_whole): (
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+        ) = on_db!(self, pool => sqlx::query_as(results).fetch_one(pool).await?);
         let by_code = on_db!(self, pool => sqlx::query_as(codes).fetch_all(pool).await?);
         Ok(IngestTotals {
             files_in,
@@ -48,6 +57,7 @@ impl Store {
             accepted,
             rejected,
             unbalanced,
+            rejected_whole,
             by_code,
         })
     }
