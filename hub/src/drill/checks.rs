@@ -105,6 +105,7 @@ pub(crate) async fn run(
         )),
     }
     out.extend(positions(clean, faulted).await);
+    out.push(deliveries(clean, faulted).await);
     out.push(match faulted.store.verify_audit_chain().await {
         Ok(v) => check("the audit chain verifies", v.is_intact(), format!("{v:?}")),
         Err(e) => check("the audit chain verifies", false, e.to_string()),
@@ -209,4 +210,67 @@ async fn positions(clean: &RunOutcome, faulted: &RunOutcome) -> Vec<Invariant> {
             format!("clean: {:?}; faulted: {:?}", c.err(), f.err()),
         )],
     }
+}
+
+/// Every outbound file reached its partner's endpoint, once: each delivery is `delivered`, and
+/// the endpoint stored its content (a push repeated after a crash is answered as a repeat by
+/// the endpoint, as the hub answers one, and counted apart). As many deliveries as the clean
+/// run's.
+async fn deliveries(clean: &RunOutcome, faulted: &RunOutcome) -> Invariant {
+    let name = "every outbound file reached its partner exactly once";
+    let (c, f) = match (
+        clean.store.delivery_outcomes().await,
+        faulted.store.delivery_outcomes().await,
+    ) {
+        (Ok(c), Ok(f)) => (c, f),
+        (c, f) => {
+            return check(
+                name,
+                false,
+                format!("clean: {:?}; faulted: {:?}", c.err(), f.err()),
+            );
+        }
+    };
+    let mut bad = Vec::new();
+    for d in &f {
+        let pushes = faulted.endpoints.pushes_of(&d.destination, &d.sha256);
+        if d.state != "delivered" {
+            bad.push(format!("{} to {}: {}", d.name, d.destination, d.state));
+        } else if pushes == 0 {
+            bad.push(format!(
+                "{} to {}: delivered but never received",
+                d.name, d.destination
+            ));
+        }
+    }
+    let (stored, pushes) = faulted.endpoints.totals();
+    let distinct: std::collections::BTreeSet<(&str, &str)> = f
+        .iter()
+        .map(|d| (d.destination.as_str(), d.sha256.as_str()))
+        .collect();
+    if stored != distinct.len() {
+        bad.push(format!(
+            "{stored} contents stored at the endpoints for {} delivered",
+            distinct.len()
+        ));
+    }
+    if c.len() != f.len() {
+        bad.push(format!("{} deliveries, clean run {}", f.len(), c.len()));
+    }
+    check(
+        name,
+        bad.is_empty(),
+        if bad.is_empty() {
+            format!(
+                "{} deliveries (clean {}), each stored once; {} pushes answered ({} repeats \
+                 after a cut-off push)",
+                f.len(),
+                c.len(),
+                pushes,
+                pushes - stored
+            )
+        } else {
+            bad.join("; ")
+        },
+    )
 }

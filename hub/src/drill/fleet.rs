@@ -131,6 +131,9 @@ pub fn write_config(
     // are in the acceptance window (as the demo's hub settings say).
     toml.push_str("[ingest]\nahead_seconds = 172800\n");
     toml.push_str(&format!("[schedule]\ncutoff = {cutoff:?}\n"));
-    toml.push_str("[delivery]\nbase_delay_ms = 200\nmax_delay_ms = 2000\npoll_ms = 500\n");
+    // A push cut off by a kill is taken up again by another replica once its lease expires.
+    toml.push_str(
+        "[delivery]\nbase_delay_ms = 200\nmax_delay_ms = 2000\npoll_ms = 500\nlease_ms = 3000\n",
+    );
     std::fs::write(path, toml).map_err(|e| DrillError::Setup(format!("{}: {e}", path.display())))
 }

@@ -16,6 +16,7 @@
 //! between replays; the invariants may not.
 
 pub mod checks;
+pub mod endpoints;
 pub mod fleet;
 pub mod postgres;
 
@@ -140,6 +141,7 @@ pub(crate) struct RunOutcome {
     pub(crate) receipts: Vec<(String, Receipt)>,
     pub(crate) day: NaiveDate,
     pub(crate) retried: u64,
+    pub(crate) endpoints: endpoints::Endpoints,
 }
 
 /// Runs the drill.
@@ -299,6 +301,12 @@ async fn run_day(
     let configured = setup::configure(&run_dir, manifest, &store)
         .await
         .map_err(|e| DrillError::Setup(e.to_string()))?;
+    // Every partner gets an endpoint of its own that counts what the hub pushes to it.
+    let partners: Vec<String> = configured.credentials.keys().cloned().collect();
+    let endpoints = endpoints::Endpoints::start(&configured.pki, &partners).await?;
+    for (code, url) in &endpoints.urls {
+        store.set_participant_endpoint(code, Some(url)).await?;
+    }
     // A cut-off far from now: the drill closes the day itself, after the uploads.
     let cutoff = (chrono::Utc::now() + chrono::Duration::hours(12))
         .with_timezone(&crate::settings::HubSettings::default().offset())
@@ -405,6 +413,21 @@ async fn run_day(
     crate::day::close_day(&store, &vault, &clearing, day, Timestamp::now(), true, None)
         .await
         .map_err(|e| DrillError::Stuck(format!("closing {day}: {e}")))?;
+    // The day's packages and statements are pushed by the replicas, started again.
+    {
+        let mut fleet = fleet.lock().await;
+        for r in fleet.iter_mut() {
+            r.start().await?;
+        }
+    }
+    let delivered = wait_delivered(&store).await;
+    {
+        let mut fleet = fleet.lock().await;
+        for r in fleet.iter_mut() {
+            r.stop(Duration::from_secs(10)).await;
+        }
+    }
+    delivered?;
     Ok((
         RunOutcome {
             store,
@@ -412,6 +435,7 @@ async fn run_day(
             receipts: uploader.receipts,
             day,
             retried: uploader.retried,
+            endpoints,
         },
         faults,
     ))
@@ -431,6 +455,26 @@ async fn wait_ingested(store: &Store) -> Result<(), DrillError> {
             ));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until no delivery is waiting or being pushed (each delivered, or failed for good).
+async fn wait_delivered(store: &Store) -> Result<(), DrillError> {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        if let Ok(all) = store.delivery_outcomes().await
+            && all
+                .iter()
+                .all(|d| d.state == "delivered" || d.state == "failed")
+        {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(DrillError::Stuck(
+                "deliveries still pending after 180 s".into(),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 

@@ -61,4 +61,24 @@ impl Store {
             by_code,
         })
     }
+
+    /// Every outbound delivery: its destination, the file's digest and name, and its state.
+    pub async fn delivery_outcomes(&self) -> StoreResult<Vec<DeliveryOutcome>> {
+        let sql = "SELECT d.destination, f.sha256, f.name, d.state FROM deliveries d \
+                   JOIN files f ON f.id = d.file_id ORDER BY d.id";
+        Ok(on_db!(self, pool => sqlx::query_as(sql).fetch_all(pool).await?))
+    }
+}
+
+/// One delivery as [`Store::delivery_outcomes`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct DeliveryOutcome {
+    /// The participant it goes to.
+    pub destination: String,
+    /// The file's SHA-256.
+    pub sha256: String,
+    /// The file's name.
+    pub name: String,
+    /// `pending`, `sending`, `delivered` or `failed`.
+    pub state: String,
 }

@@ -74,7 +74,7 @@ use sqlx::{Postgres, Sqlite, Transaction};
 pub use audit::{AuditEntry, AuditVerification, GENESIS_HASH, NewAuditEntry, append_audit};
 pub use bodies::{BODY_CHUNK, BodyInfo};
 pub use deliveries::{Delivery, DeliveryState, enqueue_delivery};
-pub use drill::IngestTotals;
+pub use drill::{DeliveryOutcome, IngestTotals};
 pub use error::{StoreError, StoreResult};
 pub use files::{
     Direction, FileRecord, FileStatus, NewFile, SealCheck, insert_file, set_file_seal,

@@ -321,6 +321,28 @@ impl Store {
         Ok(n == 1)
     }
 
+    /// Sets (or with `None` clears) the endpoint files are pushed to, trusted through the hub
+    /// CA and reached with the hub's own certificate (`hutong drill`'s simulated partners).
+    /// False if there is no such participant.
+    pub async fn set_participant_endpoint(
+        &self,
+        code: &str,
+        endpoint: Option<&str>,
+    ) -> StoreResult<bool> {
+        let n = on_db!(self, pool => {
+            sqlx::query(
+                "UPDATE participants SET endpoint = $1, endpoint_ca_pem = NULL, \
+                 endpoint_cert_path = NULL, endpoint_key_path = NULL WHERE code = $2",
+            )
+            .bind(endpoint)
+            .bind(code)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(n == 1)
+    }
+
     /// Every participant, by code.
     pub async fn participants(&self) -> StoreResult<Vec<Participant>> {
         let rows: Vec<ParticipantRow> = on_db!(self, pool => {
