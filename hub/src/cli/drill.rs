@@ -38,6 +38,10 @@ pub struct DrillArgs {
     /// Crashes of PostgreSQL itself (`pg_ctl stop -m immediate`, then a restart).
     #[arg(long, default_value_t = 0)]
     db_restarts: usize,
+    /// Cuts of every connection in flight (uploads mid-body, pushes mid-body) through the
+    /// drill's TCP proxies.
+    #[arg(long, default_value_t = 3)]
+    cuts: usize,
     /// Taps of the simulated day.
     #[arg(long, default_value_t = 5_000)]
     taps: u64,
@@ -78,15 +82,17 @@ pub(super) fn run(a: DrillArgs) -> anyhow::Result<ExitCode> {
         replicas: a.replicas,
         kills: a.kills,
         db_restarts: a.db_restarts,
+        cuts: a.cuts,
         taps: a.taps,
         seed,
     };
     println!(
-        "drill: seed {seed}, {} backend, {} replicas, {} kills, {} database crashes, {} taps",
+        "drill: seed {seed}, {} backend, {} replicas, {} kills, {} database crashes, {} cuts, {} taps",
         config.backend.as_str(),
         config.replicas,
         config.kills,
         config.db_restarts,
+        config.cuts,
         config.taps
     );
     println!("schedule (replay with --seed {seed}):");

@@ -28,8 +28,8 @@ pub struct Received {
 
 /// The endpoints of every partner, while they run.
 pub struct Endpoints {
-    /// Each partner's endpoint URL.
-    pub urls: BTreeMap<String, String>,
+    /// Each partner's endpoint address.
+    pub addrs: BTreeMap<String, std::net::SocketAddr>,
     /// What each received.
     pub received: BTreeMap<String, Arc<Mutex<Received>>>,
     _servers: Vec<RunningServer>,
@@ -38,7 +38,7 @@ pub struct Endpoints {
 impl std::fmt::Debug for Endpoints {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Endpoints")
-            .field("urls", &self.urls)
+            .field("addrs", &self.addrs)
             .finish()
     }
 }
@@ -47,7 +47,7 @@ impl Endpoints {
     /// Starts one endpoint per code in `partners`, with the hub's PKI: its server certificate,
     /// and client certificates of the hub CA required (the hub pushes with its own).
     pub async fn start(pki: &certs::Pki, partners: &[String]) -> Result<Endpoints, DrillError> {
-        let mut urls = BTreeMap::new();
+        let mut addrs = BTreeMap::new();
         let mut received = BTreeMap::new();
         let mut servers = Vec::new();
         for code in partners {
@@ -62,15 +62,12 @@ impl Endpoints {
                 .map_err(|e| DrillError::Setup(format!("endpoint: {e}")))?;
             let running = server::spawn(listener, Arc::new(tls), router, Default::default())
                 .map_err(|e| DrillError::Setup(format!("endpoint: {e}")))?;
-            urls.insert(
-                code.clone(),
-                format!("https://127.0.0.1:{}", running.local_addr.port()),
-            );
+            addrs.insert(code.clone(), running.local_addr);
             received.insert(code.clone(), state);
             servers.push(running);
         }
         Ok(Endpoints {
-            urls,
+            addrs,
             received,
             _servers: servers,
         })

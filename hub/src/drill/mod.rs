@@ -19,6 +19,7 @@ pub mod checks;
 pub mod endpoints;
 pub mod fleet;
 pub mod postgres;
+pub mod proxy;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -70,6 +71,9 @@ pub struct DrillConfig {
     pub kills: usize,
     /// Database crashes to inject (PostgreSQL).
     pub db_restarts: usize,
+    /// Cuts of every connection in flight (uploads to the replicas, pushes to the partners'
+    /// endpoints), through the drill's TCP proxies.
+    pub cuts: usize,
     /// Taps of the simulated day.
     pub taps: u64,
     /// The seed of the day and of the fault schedule.
@@ -79,7 +83,8 @@ pub struct DrillConfig {
 /// One fault of the schedule, as planned from the seed and as it went.
 #[derive(Debug, Clone, Serialize)]
 pub struct Fault {
-    /// `kill` (SIGKILL of a replica) or `db-crash` (PostgreSQL stopped `-m immediate`).
+    /// `kill` (SIGKILL of a replica), `db-crash` (PostgreSQL stopped `-m immediate`) or `cut`
+    /// (every proxied connection in flight closed).
     pub kind: &'static str,
     /// The replica killed (`-` for the database).
     pub target: String,
@@ -258,6 +263,18 @@ pub fn plan(config: &DrillConfig) -> Vec<Fault> {
         crashes += 1;
         faults.push(db_crash(&mut rng));
     }
+    // Cuts spread evenly among the other faults.
+    for c in 0..config.cuts {
+        let at = (c + 1) * faults.len() / (config.cuts + 1) + c;
+        let cut = Fault {
+            kind: "cut",
+            target: "-".into(),
+            after_ms: 100 + rng.next_u64() % 500,
+            down_ms: 0,
+            stage: STAGES[0].into(),
+        };
+        faults.insert(at.min(faults.len()), cut);
+    }
     faults
 }
 
@@ -304,8 +321,13 @@ async fn run_day(
     // Every partner gets an endpoint of its own that counts what the hub pushes to it.
     let partners: Vec<String> = configured.credentials.keys().cloned().collect();
     let endpoints = endpoints::Endpoints::start(&configured.pki, &partners).await?;
-    for (code, url) in &endpoints.urls {
-        store.set_participant_endpoint(code, Some(url)).await?;
+    // The replicas push through a proxy in front of each endpoint (cut by `cut` faults).
+    let mut proxies = Vec::new();
+    for (code, addr) in &endpoints.addrs {
+        let proxy = proxy::Proxy::start(*addr).await?;
+        let url = format!("https://127.0.0.1:{}", proxy.addr.port());
+        store.set_participant_endpoint(code, Some(&url)).await?;
+        proxies.push(Arc::new(proxy));
     }
     // A cut-off far from now: the drill closes the day itself, after the uploads.
     let cutoff = (chrono::Utc::now() + chrono::Duration::hours(12))
@@ -332,12 +354,18 @@ async fn run_day(
             name: format!("r{i}"),
             binary: config.binary.clone(),
             config: config_path,
-            url: format!("https://127.0.0.1:{port}"),
+            addr: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
         });
         replica.start().await?;
         fleet.push(replica);
     }
-    let urls: Vec<String> = fleet.iter().map(|r| r.spec.url.clone()).collect();
+    // The partners reach each replica through a proxy of its own.
+    let mut urls = Vec::new();
+    for r in &fleet {
+        let proxy = proxy::Proxy::start(r.spec.addr).await?;
+        urls.push(format!("https://127.0.0.1:{}", proxy.addr.port()));
+        proxies.push(Arc::new(proxy));
+    }
     let fleet = Arc::new(Mutex::new(fleet));
     let stage = Arc::new(AtomicU8::new(0));
     let done = Arc::new(AtomicBool::new(false));
@@ -345,6 +373,7 @@ async fn run_day(
         schedule.to_vec(),
         fleet.clone(),
         pg.cloned(),
+        proxies.clone(),
         stage.clone(),
         done.clone(),
     ));
@@ -540,6 +569,7 @@ async fn inject(
     mut schedule: Vec<Fault>,
     fleet: Arc<Mutex<Vec<Replica>>>,
     pg: Option<Arc<PrivatePostgres>>,
+    proxies: Vec<Arc<proxy::Proxy>>,
     stage: Arc<AtomicU8>,
     done: Arc<AtomicBool>,
 ) -> Vec<Fault> {
@@ -553,6 +583,10 @@ async fn inject(
         }
         fault.stage = STAGES[usize::from(stage.load(Ordering::SeqCst)).min(4)].into();
         match fault.kind {
+            "cut" => {
+                let cut: usize = proxies.iter().map(|p| p.cut()).sum();
+                fault.target = format!("{cut} connections");
+            }
             "db-crash" => {
                 if let Some(pg) = &pg {
                     if let Err(e) = pg.crash() {

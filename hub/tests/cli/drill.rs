@@ -1,5 +1,6 @@
 //! `hutong drill`: a short seeded fault drill on each backend, as CI runs it (a few thousand
-//! records, replicas SIGKILLed and restarted, PostgreSQL crashed once), every invariant held.
+//! records, replicas SIGKILLed and restarted, PostgreSQL crashed once, every connection in
+//! flight cut through the drill's proxies), every invariant held.
 
 use std::process::Command;
 
@@ -27,13 +28,16 @@ fn drill(args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap()
 }
 
-fn assert_whole(report: &serde_json::Value, kills: usize, crashes: usize) {
+fn assert_whole(report: &serde_json::Value, kills: usize, crashes: usize, cuts: usize) {
     assert_eq!(report["failed"], 0, "{report:#}");
     assert_eq!(report["passed"], 11, "{report:#}");
     let faults = report["faults"].as_array().unwrap();
-    assert_eq!(faults.len(), kills + crashes, "{report:#}");
+    assert_eq!(faults.len(), kills + crashes + cuts, "{report:#}");
     let of = |kind: &str| faults.iter().filter(|f| f["kind"] == kind).count();
-    assert_eq!((of("kill"), of("db-crash")), (kills, crashes));
+    assert_eq!(
+        (of("kill"), of("db-crash"), of("cut")),
+        (kills, crashes, cuts)
+    );
     for f in faults {
         let stage = f["stage"].as_str().unwrap();
         assert!(
@@ -50,6 +54,8 @@ fn a_single_sqlite_server_killed_and_restarted_keeps_the_day_whole() {
         "sqlite",
         "--kills",
         "4",
+        "--cuts",
+        "2",
         "--taps",
         "2000",
         "--seed",
@@ -57,7 +63,7 @@ fn a_single_sqlite_server_killed_and_restarted_keeps_the_day_whole() {
     ]);
     assert_eq!(report["backend"], "sqlite");
     assert_eq!(report["replicas"], 1);
-    assert_whole(&report, 4, 0);
+    assert_whole(&report, 4, 0, 2);
 }
 
 #[test]
@@ -71,6 +77,8 @@ fn three_postgres_replicas_killed_at_random_and_the_database_crashed_keep_the_da
         "8",
         "--db-restarts",
         "1",
+        "--cuts",
+        "3",
         "--taps",
         "3000",
         "--seed",
@@ -78,5 +86,5 @@ fn three_postgres_replicas_killed_at_random_and_the_database_crashed_keep_the_da
     ]);
     assert_eq!(report["backend"], "postgres");
     assert_eq!(report["replicas"], 3);
-    assert_whole(&report, 8, 1);
+    assert_whole(&report, 8, 1, 3);
 }
