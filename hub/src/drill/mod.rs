@@ -491,7 +491,8 @@ async fn wait_ingested(store: &Store) -> Result<(), DrillError> {
 async fn wait_delivered(store: &Store) -> Result<(), DrillError> {
     let deadline = Instant::now() + Duration::from_secs(180);
     loop {
-        if let Ok(all) = store.delivery_outcomes().await
+        let all = store.delivery_outcomes().await;
+        if let Ok(all) = &all
             && all
                 .iter()
                 .all(|d| d.state == "delivered" || d.state == "failed")
@@ -499,9 +500,25 @@ async fn wait_delivered(store: &Store) -> Result<(), DrillError> {
             return Ok(());
         }
         if Instant::now() > deadline {
-            return Err(DrillError::Stuck(
-                "deliveries still pending after 180 s".into(),
-            ));
+            let open: Vec<String> = all
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|d| d.state != "delivered" && d.state != "failed")
+                .map(|d| {
+                    format!(
+                        "{} to {}: {} after {} attempts ({})",
+                        d.name,
+                        d.destination,
+                        d.state,
+                        d.attempts,
+                        d.last_error.unwrap_or_default()
+                    )
+                })
+                .collect();
+            return Err(DrillError::Stuck(format!(
+                "deliveries still open after 180 s: {}",
+                open.join("; ")
+            )));
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

@@ -64,7 +64,8 @@ impl Store {
 
     /// Every outbound delivery: its destination, the file's digest and name, and its state.
     pub async fn delivery_outcomes(&self) -> StoreResult<Vec<DeliveryOutcome>> {
-        let sql = "SELECT d.destination, f.sha256, f.name, d.state FROM deliveries d \
+        let sql = "SELECT d.destination, f.sha256, f.name, d.state, d.attempts, d.last_error \
+                   FROM deliveries d \
                    JOIN files f ON f.id = d.file_id ORDER BY d.id";
         Ok(on_db!(self, pool => sqlx::query_as(sql).fetch_all(pool).await?))
     }
@@ -81,4 +82,8 @@ pub struct DeliveryOutcome {
     pub name: String,
     /// `pending`, `sending`, `delivered` or `failed`.
     pub state: String,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// The last attempt's error, if it failed.
+    pub last_error: Option<String>,
 }

@@ -155,7 +155,9 @@ impl Driver {
 
     /// Clicks what loads a new page (a link, a form's submit button) and waits, up to 15 s,
     /// until the old page is gone: WebDriver answers the click before the next page has
-    /// loaded, and reading then would read the old page.
+    /// loaded, and reading then would read the old page. While the page is changing,
+    /// ChromeDriver may also answer `unknown error` (no execution context yet, on a loaded
+    /// machine): that is asked again, until the old element is reported stale.
     async fn click_and_wait(&self, css: &str) {
         let old = self.find("html").await;
         self.click(css).await;
@@ -173,7 +175,10 @@ impl Driver {
                 .unwrap();
             match v["value"].get("error").and_then(Value::as_str) {
                 Some("stale element reference") => return,
-                Some(e) => panic!("WebDriver {url}: {e}"),
+                Some("unknown error") if std::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(50)).await
+                }
+                Some(e) => panic!("WebDriver {url}: {e} ({})", v["value"]["message"]),
                 None if std::time::Instant::now() >= deadline => {
                     panic!("clicking {css} loaded no new page within 15 s")
                 }
