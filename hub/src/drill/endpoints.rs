@@ -52,8 +52,11 @@ impl Endpoints {
         let mut servers = Vec::new();
         for code in partners {
             let state = Arc::new(Mutex::new(Received::default()));
+            // Files of any size, as the hub takes them (axum's default limit is 2 MB, less
+            // than a day's result file or package).
             let router = Router::new()
                 .route("/v1/files/{name}", put(receive))
+                .layer(axum::extract::DefaultBodyLimit::disable())
                 .with_state(state.clone());
             let tls = ReloadingTls::load(certs::ServerTlsFiles::of(pki))
                 .map_err(|e| DrillError::Setup(format!("endpoint TLS: {e}")))?;

@@ -131,17 +131,10 @@ pub fn write_config(
     // are in the acceptance window (as the demo's hub settings say).
     toml.push_str("[ingest]\nahead_seconds = 172800\n");
     toml.push_str(&format!("[schedule]\ncutoff = {cutoff:?}\n"));
-    // A push cut off by a kill is taken up again by another replica once its lease expires.
-    // The lease must outlast the longest push: with a shorter one, replicas take each other's
-    // pushes in turn and none can record its own (a 100 000-tap day's packages in a debug
-    // build, under a 3 s lease, were never recorded delivered).
-    // Every claim counts as an attempt, also one the hub's own crash cut off: with the drill's
-    // short delays and a hundred kills, the default 15 attempts can all be spent on crashes
-    // (a 105-fault drill gave one result file up as `failed`). Giving up is for a partner
-    // that stays unreachable, which no drill partner is, so the drill allows many more.
+    // A push cut off by a kill is taken up again by another replica once its lease expires;
+    // the lease is longer than any push of a drill's day takes.
     toml.push_str(
-        "[delivery]\nbase_delay_ms = 200\nmax_delay_ms = 2000\npoll_ms = 500\nlease_ms = 20000\n\
-         max_attempts = 1000\n",
+        "[delivery]\nbase_delay_ms = 200\nmax_delay_ms = 2000\npoll_ms = 500\nlease_ms = 20000\n",
     );
     std::fs::write(path, toml).map_err(|e| DrillError::Setup(format!("{}: {e}", path.display())))
 }
