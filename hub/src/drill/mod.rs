@@ -602,7 +602,11 @@ async fn inject(
         match fault.kind {
             "cut" => {
                 let cut: usize = proxies.iter().map(|p| p.cut()).sum();
-                fault.target = format!("{cut} connections");
+                fault.target = if cut > 0 {
+                    format!("{cut} connections in flight")
+                } else {
+                    "the next connection, inside its body".into()
+                };
             }
             "db-crash" => {
                 if let Some(pg) = &pg {
