@@ -21,6 +21,17 @@ pub enum CertKind {
     Participant,
 }
 
+impl CertKind {
+    /// The lower-case name, as the index file and metrics write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CertKind::Ca => "ca",
+            CertKind::Server => "server",
+            CertKind::Participant => "participant",
+        }
+    }
+}
+
 /// The state of a certificate at some moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -27,7 +27,7 @@ use crate::store::clearing::{
     window_adjustments, window_aggregates,
 };
 use crate::store::{Store, StoreError, Timestamp};
-use crate::vault::Vault;
+use crate::vault::{Vault, sha256_hex};
 
 /// How clearing is configured.
 #[derive(Debug, Clone)]
@@ -60,8 +60,10 @@ impl Default for ClearingSettings {
     }
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes).as_ref())
+/// The pacs.009 of `day`, relative to the data directory: where [`produce_outputs`]
+/// writes it, and its key in shared storage (`hutong verify` fetches it by this name).
+pub fn pacs009_path(day: NaiveDate) -> String {
+    format!("settlements/{day}/pacs009_{day}.xml")
 }
 
 impl ClearingSettings {
@@ -420,11 +422,11 @@ pub async fn produce_outputs(
     tokio::fs::create_dir_all(&dir).await.map_err(output_err)?;
     let mut outputs = Vec::new();
 
-    let name = format!("pacs009_{day}.xml");
-    // Shared storage (PostgreSQL): the instruction is kept in the database too, under this
+    // Shared storage (PostgreSQL): the instruction is kept in the database too, under its
     // path relative to the data directory, so any replica can read it back.
-    let shared_path = format!("settlements/{day}/{name}");
-    let path = dir.join(&name);
+    let shared_path = pacs009_path(day);
+    let path = vault.path_of(&shared_path);
+    let name = format!("pacs009_{day}.xml");
     // A pacs.009 carries at least one transfer: a day without net positions has none.
     let path = if pacs_done {
         let path = vault.local(&shared_path).await.map_err(output_err)?;

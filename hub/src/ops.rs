@@ -211,7 +211,8 @@ async fn refresh(state: &OpsState) -> Result<(), crate::store::StoreError> {
             .set(v);
     }
     gauges.window_closed.clear();
-    for day in state.store.recent_closed_days(CLOSED_DAYS_SHOWN).await? {
+    for day in state.store.closed_days(CLOSED_DAYS_SHOWN).await? {
+        let day = day.to_string();
         gauges
             .window_closed
             .get_or_create(&DayLabels { day })
@@ -224,13 +225,8 @@ async fn refresh(state: &OpsState) -> Result<(), crate::store::StoreError> {
             .into_iter()
             .filter(|r| r.state(now) == certs::CertState::Valid)
         {
-            let kind = match r.kind {
-                certs::CertKind::Ca => "ca",
-                certs::CertKind::Server => "server",
-                certs::CertKind::Participant => "participant",
-            };
             let labels = CertLabels {
-                kind: kind.into(),
+                kind: r.kind.as_str().into(),
                 participant: r.participant.clone().unwrap_or_default(),
                 serial: r.serial.clone(),
             };

@@ -64,6 +64,28 @@ pub enum VaultError {
     },
 }
 
+/// The SHA-256 of `bytes`, lower-case hex: how the hub names and checks file contents.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(aws_lc_rs::digest::digest(&SHA256, bytes).as_ref())
+}
+
+/// The SHA-256 of the file at `path`, lower-case hex, read in blocks (blocking; never the whole
+/// file in memory).
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut ctx = Context::new(&SHA256);
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        ctx.update(&buf[..n]);
+    }
+    Ok(hex::encode(ctx.finish().as_ref()))
+}
+
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> VaultError + '_ {
     move |source| VaultError::Io {
         path: path.to_path_buf(),
@@ -222,15 +244,13 @@ impl Vault {
     }
 
     /// Copies the body of `stored_path` from this data directory into shared storage if it is
-    /// not there yet (a file the hub wrote in place, such as the pacs.009; `hutong storage
-    /// migrate`); `false` when there was nothing to do (or no shared storage).
+    /// not there yet: every [`Vault::commit`], a file the hub wrote in place (the pacs.009),
+    /// `hutong storage migrate`. `false` when there was nothing to do (no shared storage, or
+    /// the body is there already: [`Store::put_body`] keeps the first).
     pub async fn share(&self, stored_path: &str, sha256: &str) -> Result<bool, VaultError> {
         let Some(store) = &self.shared else {
             return Ok(false);
         };
-        if store.body_info(stored_path).await?.is_some() {
-            return Ok(false);
-        }
         let path = self.data_dir.join(stored_path);
         let mut file = File::open(&path).await.map_err(io(&path))?;
         let bytes = file.metadata().await.map_err(io(&path))?.len();
@@ -317,12 +337,7 @@ impl Vault {
             .map_err(io(&target))?;
         staged.path.disarm();
         sync_dir(&dir).await?;
-        if let Some(store) = &self.shared {
-            let mut file = File::open(&target).await.map_err(io(&target))?;
-            store
-                .put_body(&relative, &staged.sha256, staged.bytes, &mut file)
-                .await?;
-        }
+        self.share(&relative, &staged.sha256).await?;
         Ok(relative)
     }
 

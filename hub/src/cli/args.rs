@@ -8,6 +8,12 @@ use chrono::NaiveDateTime;
 #[derive(Debug, Clone)]
 pub(crate) struct HexBytes(pub(crate) Vec<u8>);
 
+/// A card scheme: `local`, `mohurd`, `mot` or `pboc`.
+pub(crate) fn scheme(s: &str) -> Result<card_standards::Scheme, String> {
+    s.parse()
+        .map_err(|_| "expected local, mohurd, mot or pboc".to_string())
+}
+
 /// Hex of any even length, as one value.
 pub(crate) fn hex_value(s: &str) -> Result<HexBytes, String> {
     hex_bytes(s).map(HexBytes)

@@ -29,11 +29,6 @@ pub enum CardCommand {
     Read(ReadArgs),
 }
 
-fn scheme(s: &str) -> Result<Scheme, String> {
-    s.parse()
-        .map_err(|_| "expected local, mohurd, mot or pboc".to_string())
-}
-
 fn file_kind(s: &str) -> Result<FileKind, String> {
     s.parse().map_err(|e: card_standards::Error| e.to_string())
 }
@@ -46,7 +41,7 @@ pub struct DecodeArgs {
     file: FileKind,
     /// The card's scheme (local, mohurd, mot, pboc): needed for 0015, names card types, tells
     /// 0017 and 001A layouts apart.
-    #[arg(long, value_parser = scheme)]
+    #[arg(long, value_parser = super::args::scheme)]
     scheme: Option<Scheme>,
     /// The bytes in hex (spaces allowed inside an argument).
     #[arg(value_name = "HEX", required = true)]
@@ -71,7 +66,7 @@ pub struct ReadArgs {
     #[arg(long, value_name = "NAME")]
     reader: String,
     /// Only try this scheme's AID (default: each scheme's in turn).
-    #[arg(long, value_parser = scheme)]
+    #[arg(long, value_parser = super::args::scheme)]
     scheme: Option<Scheme>,
     /// Also write the APDU exchanges here as `>>`/`<<` lines (for `hutong card trace`).
     #[arg(long, value_name = "FILE")]

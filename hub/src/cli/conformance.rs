@@ -39,16 +39,11 @@ pub enum ConformanceCommand {
     Vcard(VcardArgs),
 }
 
-fn scheme(s: &str) -> Result<Scheme, String> {
-    s.parse()
-        .map_err(|_| "expected local, mohurd, mot or pboc".to_string())
-}
-
 /// Arguments of `conformance list`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// Only this scheme's cases (local, mohurd, mot, pboc); repeat for several.
-    #[arg(long = "scheme", value_name = "S", value_parser = scheme)]
+    #[arg(long = "scheme", value_name = "S", value_parser = super::args::scheme)]
     schemes: Vec<Scheme>,
 }
 
@@ -56,7 +51,7 @@ pub struct ListArgs {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Only this scheme's cases (local, mohurd, mot, pboc); repeat for several.
-    #[arg(long = "scheme", value_name = "S", value_parser = scheme)]
+    #[arg(long = "scheme", value_name = "S", value_parser = super::args::scheme)]
     schemes: Vec<Scheme>,
     /// Write a JUnit XML report here (for CI systems).
     #[arg(long, value_name = "FILE")]
@@ -91,7 +86,7 @@ pub struct RunArgs {
 #[derive(Debug, Args)]
 pub struct ApduArgs {
     /// The card's scheme: local, mohurd, mot or pboc.
-    #[arg(long, value_parser = scheme)]
+    #[arg(long, value_parser = super::args::scheme)]
     scheme: Scheme,
     /// The 10-byte application serial, 20 hex digits; its right-most 8 bytes diversify the keys.
     /// Not needed with --0015, which carries the serial.
@@ -145,7 +140,7 @@ pub struct ApduArgs {
 #[derive(Debug, Args)]
 pub struct VcardArgs {
     /// The card's scheme: local, mohurd, mot or pboc.
-    #[arg(long, value_parser = scheme)]
+    #[arg(long, value_parser = super::args::scheme)]
     scheme: Scheme,
     /// The algorithm of the catalogue's test keys (without --keys): 3des or sm4.
     #[arg(long, value_parser = algorithm, default_value = "3des", conflicts_with = "keys")]

@@ -108,7 +108,7 @@ pub(super) fn run(a: DrillArgs) -> anyhow::Result<ExitCode> {
     }
     let runtime = tokio::runtime::Runtime::new()?;
     let report = runtime.block_on(drill::run(&config)).map_err(|e| match e {
-        drill::DrillError::Setup(m) if m.contains("not empty") => anyhow::Error::new(BadInput(m)),
+        drill::DrillError::BadInput(m) => anyhow::Error::new(BadInput(m)),
         other => anyhow::Error::new(other),
     })?;
     print!("{}", text(&report));

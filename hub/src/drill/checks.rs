@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use crate::store::DeliveryState;
+
 use super::RunOutcome;
 
 /// One invariant and whether it held.
@@ -147,16 +149,12 @@ async fn receipts_durable(run: &RunOutcome) -> Invariant {
             ));
             continue;
         }
-        let body = match run.vault.local(&stored.stored_path).await {
-            Ok(path) => std::fs::read(&path).map_err(|e| e.to_string()),
+        let digest = match run.vault.local(&stored.stored_path).await {
+            Ok(path) => crate::vault::sha256_file(&path).map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         };
-        match body {
-            Ok(bytes) => {
-                let digest = hex::encode(aws_lc_rs::digest::digest(
-                    &aws_lc_rs::digest::SHA256,
-                    &bytes,
-                ));
+        match digest {
+            Ok(digest) => {
                 if digest != receipt.sha256 {
                     bad.push(format!("{rel}: body reads back as {digest}"));
                 }
@@ -234,7 +232,7 @@ async fn deliveries(clean: &RunOutcome, faulted: &RunOutcome) -> Invariant {
     let mut bad = Vec::new();
     for d in &f {
         let pushes = faulted.endpoints.pushes_of(&d.destination, &d.sha256);
-        if d.state != "delivered" {
+        if d.state != DeliveryState::Delivered {
             bad.push(format!("{} to {}: {}", d.name, d.destination, d.state));
         } else if pushes == 0 {
             bad.push(format!(

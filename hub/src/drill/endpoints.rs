@@ -101,7 +101,7 @@ async fn receive(
     Path(name): Path<String>,
     body: Bytes,
 ) -> Response {
-    let sha256 = hex::encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &body));
+    let sha256 = crate::vault::sha256_hex(&body);
     let (first, id) = {
         let mut r = state.lock().unwrap_or_else(|p| p.into_inner());
         r.pushes.push((name.clone(), sha256.clone()));

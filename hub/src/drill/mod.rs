@@ -45,6 +45,9 @@ use postgres::PrivatePostgres;
 /// Why a drill could not run (as opposed to a drill that ran and found a broken invariant).
 #[derive(Debug, thiserror::Error)]
 pub enum DrillError {
+    /// What was asked cannot be run (a directory in use, a day the simulator refuses).
+    #[error("{0}")]
+    BadInput(String),
     /// Preparing the drill's parts failed (PostgreSQL, processes, files).
     #[error("drill setup: {0}")]
     Setup(String),
@@ -78,6 +81,16 @@ pub struct DrillConfig {
     pub taps: u64,
     /// The seed of the day and of the fault schedule.
     pub seed: u64,
+}
+
+impl DrillConfig {
+    /// Replicas of the faulted run: `replicas` on PostgreSQL, the one server on SQLite.
+    pub fn faulted_replicas(&self) -> usize {
+        match self.backend {
+            Backend::Postgres => self.replicas.max(1),
+            Backend::Sqlite => 1,
+        }
+    }
 }
 
 /// One fault of the schedule, as planned from the seed and as it went.
@@ -152,8 +165,8 @@ pub(crate) struct RunOutcome {
 /// Runs the drill.
 pub async fn run(config: &DrillConfig) -> Result<DrillReport, DrillError> {
     if !simulator::is_absent_or_empty(&config.dir).unwrap_or(false) {
-        return Err(DrillError::Setup(format!(
-            "{} is not empty: give a new directory",
+        return Err(DrillError::BadInput(format!(
+            "--dir {} is not empty: give a new directory",
             config.dir.display()
         )));
     }
@@ -162,6 +175,8 @@ pub async fn run(config: &DrillConfig) -> Result<DrillReport, DrillError> {
     let world = config.dir.join("world");
     let mut sim = simulator::Config::new(config.seed, day);
     sim.taps = config.taps;
+    sim.check()
+        .map_err(|e| DrillError::BadInput(e.to_string()))?;
     let summary =
         simulator::run(&sim, &world).map_err(|e| DrillError::Setup(format!("simulate: {e}")))?;
     let manifest = summary.manifest;
@@ -172,17 +187,13 @@ pub async fn run(config: &DrillConfig) -> Result<DrillReport, DrillError> {
     };
     let schedule = plan(config);
 
+    let uploads = manifest.file.len() + manifest.blacklist.len();
+    let replicas = config.faulted_replicas();
     let started = Instant::now();
-    let clean = run_day(config, &manifest, &world, day, pg.as_ref(), "clean", 1, &[]).await?;
+    let (clean, _) = run_day(config, &manifest, &world, day, pg.as_ref(), "clean", 1, &[]).await?;
     let clean_seconds = started.elapsed().as_secs_f64();
-
-    let replicas = match config.backend {
-        Backend::Postgres => config.replicas.max(1),
-        Backend::Sqlite => 1,
-    };
     let started = Instant::now();
-    let mut faults = schedule.clone();
-    let faulted = run_day(
+    let (faulted, faults) = run_day(
         config,
         &manifest,
         &world,
@@ -192,21 +203,10 @@ pub async fn run(config: &DrillConfig) -> Result<DrillReport, DrillError> {
         replicas,
         &schedule,
     )
-    .await
-    .map(|(outcome, done)| {
-        faults = done;
-        outcome
-    });
+    .await?;
     let faulted_seconds = started.elapsed().as_secs_f64();
-    let (clean, _) = clean;
-    let faulted = faulted?;
 
-    let invariants = checks::run(
-        &clean,
-        &faulted,
-        manifest.file.len() + manifest.blacklist.len(),
-    )
-    .await;
+    let invariants = checks::run(&clean, &faulted, uploads).await;
     let failed = invariants.iter().filter(|i| !i.passed).count();
     let mut faults_by_stage = BTreeMap::new();
     for f in &faults {
@@ -219,7 +219,7 @@ pub async fn run(config: &DrillConfig) -> Result<DrillReport, DrillError> {
         backend: config.backend.as_str(),
         replicas,
         taps: config.taps,
-        files: manifest.file.len() + manifest.blacklist.len(),
+        files: uploads,
         retried_uploads: faulted.retried,
         faults,
         faults_by_stage,
@@ -235,10 +235,7 @@ pub async fn run(config: &DrillConfig) -> Result<DrillReport, DrillError> {
 /// every `kills / (db_restarts + 1)` of them.
 pub fn plan(config: &DrillConfig) -> Vec<Fault> {
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x0d81_11ed);
-    let replicas = match config.backend {
-        Backend::Postgres => config.replicas.max(1),
-        Backend::Sqlite => 1,
-    };
+    let replicas = config.faulted_replicas();
     let db_restarts = match config.backend {
         Backend::Postgres => config.db_restarts,
         Backend::Sqlite => 0,
@@ -417,12 +414,7 @@ async fn run_day(
         Ok(()) => wait_ingested(&store).await,
         e => e,
     };
-    {
-        let mut fleet = fleet.lock().await;
-        for r in fleet.iter_mut() {
-            r.stop(Duration::from_secs(10)).await;
-        }
-    }
+    stop_all(&fleet).await;
     worked?;
 
     // The day is closed and checked from a data directory of no replica's (PostgreSQL: every
@@ -450,12 +442,7 @@ async fn run_day(
         }
     }
     let delivered = wait_delivered(&store).await;
-    {
-        let mut fleet = fleet.lock().await;
-        for r in fleet.iter_mut() {
-            r.stop(Duration::from_secs(10)).await;
-        }
-    }
+    stop_all(&fleet).await;
     delivered?;
     Ok((
         RunOutcome {
@@ -468,6 +455,13 @@ async fn run_day(
         },
         faults,
     ))
+}
+
+/// Stops every replica gracefully (SIGTERM, 10 s).
+async fn stop_all(fleet: &Mutex<Vec<Replica>>) {
+    for r in fleet.lock().await.iter_mut() {
+        r.stop(Duration::from_secs(10)).await;
+    }
 }
 
 /// Waits until no inbound file waits for ingest (the replicas' workers take them).
@@ -493,9 +487,7 @@ async fn wait_delivered(store: &Store) -> Result<(), DrillError> {
     loop {
         let all = store.delivery_outcomes().await;
         if let Ok(all) = &all
-            && all
-                .iter()
-                .all(|d| d.state == "delivered" || d.state == "failed")
+            && all.iter().all(|d| d.state.is_final())
         {
             return Ok(());
         }
@@ -503,7 +495,7 @@ async fn wait_delivered(store: &Store) -> Result<(), DrillError> {
             let open: Vec<String> = all
                 .unwrap_or_default()
                 .into_iter()
-                .filter(|d| d.state != "delivered" && d.state != "failed")
+                .filter(|d| !d.state.is_final())
                 .map(|d| {
                     format!(
                         "{} to {}: {} after {} attempts ({})",

@@ -85,11 +85,6 @@ impl Proxy {
         }
         open.len()
     }
-
-    /// Cuts still waiting for a connection to cut.
-    pub fn armed(&self) -> usize {
-        self.armed.load(Ordering::SeqCst)
-    }
 }
 
 /// Forwards both ways until the client has sent [`CUT_AFTER`] bytes, then closes both

@@ -48,17 +48,6 @@ async fn files_upload(
     {
         return Err(ApiError::PayloadTooLarge(limit));
     }
-    let empty = || {
-        ApiError::BadRequest(format!(
-            "{name}: the file is empty (a file carries at least its header); nothing stored"
-        ))
-    };
-    if headers
-        .get(header::CONTENT_LENGTH)
-        .is_some_and(|v| v.as_bytes() == b"0")
-    {
-        return Err(empty());
-    }
     // A participant with a seal key seals every upload: the SM4-CMAC of the body, computed
     // while it streams in; a missing or wrong seal is rejected at ingest (F05), the file kept.
     let seal_key = state.store.seal_key(&who.code).await?;
@@ -82,7 +71,9 @@ async fn files_upload(
     let staged = writer.finish().await?;
     if staged.bytes == 0 {
         state.vault.discard(staged).await;
-        return Err(empty());
+        return Err(ApiError::BadRequest(format!(
+            "{name}: the file is empty (a file carries at least its header); nothing stored"
+        )));
     }
     if let Some(first) = state
         .store

@@ -35,10 +35,9 @@ impl Store {
         bytes: u64,
         content: &mut (dyn AsyncRead + Unpin + Send),
     ) -> StoreResult<bool> {
-        let size = i64::try_from(bytes)
-            .map_err(|_| StoreError::Corrupt(format!("{stored_path}: {bytes} bytes")))?;
-        let chunk = BODY_CHUNK as i64;
-        let chunks = (size + chunk - 1) / chunk;
+        let too_large = || StoreError::Corrupt(format!("{stored_path}: {bytes} bytes"));
+        let size = i64::try_from(bytes).map_err(|_| too_large())?;
+        let chunks = i64::try_from(bytes.div_ceil(BODY_CHUNK as u64)).map_err(|_| too_large())?;
         let mut tx = self.begin().await?;
         let inserted = on_tx!(&mut tx, conn => {
             sqlx::query(

@@ -40,6 +40,11 @@ impl DeliveryState {
             DeliveryState::Failed => "failed",
         }
     }
+
+    /// True when nothing more will happen to it: delivered, or given up.
+    pub fn is_final(self) -> bool {
+        matches!(self, DeliveryState::Delivered | DeliveryState::Failed)
+    }
 }
 
 impl fmt::Display for DeliveryState {

@@ -1,7 +1,7 @@
 //! The figures `hutong drill` compares between its faulted and its clean run: what ingest
 //! made of the day's files, counted over the whole database.
 
-use super::{Store, StoreResult, on_db};
+use super::{DeliveryState, Store, StoreError, StoreResult, on_db};
 
 /// What ingest made of every inbound file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -67,12 +67,25 @@ impl Store {
         let sql = "SELECT d.destination, f.sha256, f.name, d.state, d.attempts, d.last_error \
                    FROM deliveries d \
                    JOIN files f ON f.id = d.file_id ORDER BY d.id";
-        Ok(on_db!(self, pool => sqlx::query_as(sql).fetch_all(pool).await?))
+        let rows: Vec<(String, String, String, String, i64, Option<String>)> =
+            on_db!(self, pool => sqlx::query_as(sql).fetch_all(pool).await?);
+        rows.into_iter()
+            .map(|(destination, sha256, name, state, attempts, last_error)| {
+                Ok(DeliveryOutcome {
+                    state: state.parse().map_err(StoreError::Corrupt)?,
+                    destination,
+                    sha256,
+                    name,
+                    attempts,
+                    last_error,
+                })
+            })
+            .collect()
     }
 }
 
 /// One delivery as [`Store::delivery_outcomes`] lists it.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryOutcome {
     /// The participant it goes to.
     pub destination: String,
@@ -80,8 +93,8 @@ pub struct DeliveryOutcome {
     pub sha256: String,
     /// The file's name.
     pub name: String,
-    /// `pending`, `sending`, `delivered` or `failed`.
-    pub state: String,
+    /// Where it stands.
+    pub state: DeliveryState,
     /// Attempts so far.
     pub attempts: i64,
     /// The last attempt's error, if it failed.

@@ -46,6 +46,20 @@ pub struct Prepared {
     pub migrated_from: Option<i64>,
 }
 
+/// Where a database's migrations stand against this binary's.
+struct SchemaStanding {
+    /// The newest migration this binary knows.
+    binary: i64,
+    /// The newest applied (0 for none).
+    database: i64,
+    /// A migration applied that this binary does not know.
+    newer: Option<i64>,
+    /// A migration this binary knows that is not applied.
+    missing: Option<i64>,
+    /// No migration applied at all.
+    empty: bool,
+}
+
 /// The newest migration this binary knows, per backend.
 pub fn binary_schema_version(backend: Backend) -> i64 {
     migrator(backend)
@@ -99,22 +113,35 @@ impl Store {
     /// migration the binary knows is applied and none it does not know. `Ok(Err(why))` names
     /// the mismatch; `Err` is a database that does not answer.
     pub async fn schema_readiness(&self) -> StoreResult<Result<i64, String>> {
+        let s = self.schema_standing().await?;
+        if let Some(v) = s.newer {
+            return Ok(Err(format!(
+                "migration {v} is newer than this binary (schema {})",
+                s.binary
+            )));
+        }
+        if let Some(v) = s.missing {
+            return Ok(Err(format!(
+                "migration {v} is not applied (database at {}, binary at {})",
+                s.database, s.binary
+            )));
+        }
+        Ok(Ok(s.database))
+    }
+
+    /// The database's migrations against this binary's ([`Store::prepare`] and
+    /// [`Store::schema_readiness`] judge from it).
+    async fn schema_standing(&self) -> StoreResult<SchemaStanding> {
         let backend = self.backend();
-        let binary = binary_schema_version(backend);
-        let applied = self.applied_migrations().await?.unwrap_or_default();
         let known: Vec<i64> = migrator(backend).iter().map(|m| m.version).collect();
-        let database = applied.iter().copied().max().unwrap_or(0);
-        if let Some(v) = applied.iter().find(|v| !known.contains(v)) {
-            return Ok(Err(format!(
-                "migration {v} is newer than this binary (schema {binary})"
-            )));
-        }
-        if let Some(v) = known.iter().find(|v| !applied.contains(v)) {
-            return Ok(Err(format!(
-                "migration {v} is not applied (database at {database}, binary at {binary})"
-            )));
-        }
-        Ok(Ok(database))
+        let applied = self.applied_migrations().await?.unwrap_or_default();
+        Ok(SchemaStanding {
+            binary: binary_schema_version(backend),
+            database: applied.iter().copied().max().unwrap_or(0),
+            newer: applied.iter().copied().find(|v| !known.contains(v)),
+            missing: known.iter().copied().find(|v| !applied.contains(v)),
+            empty: applied.is_empty(),
+        })
     }
 
     /// The hub's identity; `None` when the row (or the table) is missing.
@@ -139,28 +166,30 @@ impl Store {
         target: &str,
         init: &str,
     ) -> StoreResult<Prepared> {
-        let backend = self.backend();
-        let binary = binary_schema_version(backend);
-        let known: Vec<i64> = migrator(backend).iter().map(|m| m.version).collect();
-        let applied = self.applied_migrations().await?.unwrap_or_default();
+        let SchemaStanding {
+            binary,
+            database,
+            newer,
+            missing,
+            empty,
+        } = self.schema_standing().await?;
         let identity = self.hub_identity().await?;
-        if applied.is_empty() && mode != OpenMode::Create {
+        if empty && mode != OpenMode::Create {
             return Err(StoreError::NoHub {
                 at: target.to_string(),
                 why: "no hutong tables".into(),
                 init: init.to_string(),
             });
         }
-        let database = applied.iter().copied().max().unwrap_or(0);
-        if applied.iter().any(|v| !known.contains(v)) {
+        if newer.is_some() {
             return Err(StoreError::SchemaNewer {
                 target: target.to_string(),
                 database,
                 binary,
             });
         }
-        let missing = known.iter().any(|v| !applied.contains(v));
-        if missing && !applied.is_empty() && mode == OpenMode::Existing {
+        let missing = missing.is_some();
+        if missing && !empty && mode == OpenMode::Existing {
             return Err(StoreError::SchemaOlder {
                 target: target.to_string(),
                 database,
@@ -182,7 +211,7 @@ impl Store {
             }
         }
         let now = Timestamp::now();
-        let created = applied.is_empty();
+        let created = empty;
         match identity {
             None => {
                 let sql = "INSERT INTO hub_identity \

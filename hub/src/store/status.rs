@@ -111,10 +111,4 @@ impl Store {
             nearest_dispute_deadline,
         })
     }
-
-    /// The newest `limit` closed settlement days, newest first (for `/metrics`).
-    pub async fn recent_closed_days(&self, limit: i64) -> StoreResult<Vec<String>> {
-        let sql = "SELECT day FROM windows ORDER BY day DESC LIMIT $1";
-        Ok(on_db!(self, pool => sqlx::query_scalar(sql).bind(limit).fetch_all(pool).await?))
-    }
 }

@@ -215,19 +215,7 @@ pub(super) fn read_package(
     ))
 }
 
-pub(super) fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut f = std::fs::File::open(path)?;
-    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
-    let mut buf = vec![0u8; 256 * 1024];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        ctx.update(&buf[..n]);
-    }
-    Ok(hex::encode(ctx.finish().as_ref()))
-}
+pub(super) use crate::vault::sha256_file;
 
 /// An output recorded as produced with nothing written (a pacs.009 of a day without
 /// transfers).

@@ -25,7 +25,6 @@
 //! schedule's digest); every other figure is recomputed.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use card_standards::TxKind;
@@ -170,7 +169,7 @@ pub async fn verify_day(
     // Shared storage: bring each output this machine has no copy of from the database, so the
     // checks below read the bytes every replica serves. A body that cannot be fetched is left
     // missing, and its check says so.
-    let pacs009 = format!("settlements/{day}/pacs009_{day}.xml");
+    let pacs009 = crate::clearing::pacs009_path(day);
     let stored_outputs = outputs.iter().filter_map(|o| o.stored_path.as_deref());
     for stored in stored_outputs.chain([pacs009.as_str()]) {
         if let Err(e) = vault.local(stored).await {

@@ -7,6 +7,7 @@ use std::time::Duration;
 use certs::{Issued, KeySource, ParticipantCode, Pki, Validity};
 use hub::store::Direction;
 use hub::store::testing::TestDb;
+use hub::vault::sha256_hex;
 use tokio::sync::mpsc;
 
 use super::crash::{Served, Settings, serve};
@@ -114,10 +115,6 @@ async fn wait_until(what: &str, mut done: impl AsyncFnMut() -> bool) {
 
 fn content(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i % 241) as u8).collect()
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes))
 }
 
 #[tokio::test]
